@@ -44,7 +44,11 @@ else
 	echo "fetch-header: downloading $pkg (about 150 MB)"
 	# apt-get download writes to the current directory; as root it warns
 	# that the download is unsandboxed, which is harmless here.
-	(cd "$tmp" && apt-get download "$pkg")
+	# A fresh machine may have no package lists yet: update once and retry.
+	if ! (cd "$tmp" && apt-get download "$pkg" 2>/dev/null); then
+		apt-get update -qq
+		(cd "$tmp" && apt-get download "$pkg")
+	fi
 	deb=$(ls "$tmp"/${pkg}_*.deb)
 fi
 version=$(dpkg-deb -f "$deb" Version)
