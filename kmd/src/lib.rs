@@ -12,6 +12,7 @@ pub mod diag;
 pub mod bo;
 pub mod hw;
 pub mod lock_region;
+pub mod pgtable;
 pub mod pte;
 pub mod shim;
 #[cfg(any(test, feature = "testing"))]

@@ -30,6 +30,7 @@ struct Inner {
     free: Vec<u64>,
     allocated: u64,
     limit: Option<u64>,
+    no_huge: bool,
     ases: [AsState; AS_COUNT as usize],
     flushes: u64,
 }
@@ -71,6 +72,12 @@ impl MockHw {
         self.lock().limit = pages;
     }
 
+    /// Makes multi-page allocations fail and spreads single pages apart, as
+    /// when memory is fragmented: BOs then get scattered 4 KiB pages.
+    pub fn set_no_huge_pages(&self, no_huge: bool) {
+        self.lock().no_huge = no_huge;
+    }
+
     pub fn lockaddr(&self, as_nr: u32) -> LockAddr {
         LockAddr(self.lock().ases[as_nr as usize].lockaddr)
     }
@@ -106,12 +113,17 @@ impl Hardware for MockHw {
                 return Err(AllocError);
             }
         }
+        if g.no_huge && count > 1 {
+            return Err(AllocError);
+        }
         let pfn = if count == 1 && align <= PAGE_SIZE && !g.free.is_empty() {
             g.free.pop().ok_or(AllocError)?
         } else {
             let align_pfn = (align / PAGE_SIZE).max(1);
             let pfn = g.next_pfn.div_ceil(align_pfn) * align_pfn;
-            g.next_pfn = pfn + count;
+            // Without huge pages, memory is fragmented: leave a gap so
+            // consecutive pages are never physically adjacent.
+            g.next_pfn = pfn + count + g.no_huge as u64;
             pfn
         };
         for p in pfn..pfn + count {
