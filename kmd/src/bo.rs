@@ -164,3 +164,22 @@ mod tests {
         assert_eq!(mock.allocated_pages(), 0);
     }
 }
+
+/// A buffer object as the kernel side sees it.
+#[derive(Debug)]
+pub struct Bo {
+    pub backing: Backing,
+    /// `DRM_PANTHOR_BO_*` creation flags.
+    pub flags: u32,
+    /// Set for BOs created with `exclusive_vm_id`: only that VM may map them.
+    pub exclusive_vm: Option<crate::vm::VmId>,
+}
+
+impl Bo {
+    pub fn size(&self) -> u64 {
+        self.backing.size()
+    }
+}
+
+/// A counted reference to a BO (a GEM object reference).
+pub type BoRef = crate::shim::Shared<Bo>;

@@ -10,6 +10,7 @@ pub use panthor_uapi::uapi;
 #[macro_use]
 pub mod diag;
 pub mod bo;
+pub mod file;
 pub mod hw;
 pub mod lock_region;
 pub mod pgtable;
@@ -18,3 +19,6 @@ pub mod shim;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod va;
+pub mod vm;
+#[cfg(test)]
+mod vm_tests;

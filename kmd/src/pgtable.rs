@@ -74,7 +74,11 @@ impl PageList {
     pub fn pop(&mut self, hw: &dyn Hardware) -> Option<PhysAddr> {
         let pa = self.head?;
         let next = hw.read_u64(pa);
-        self.head = if next == 0 { None } else { Some(PhysAddr(next)) };
+        self.head = if next == 0 {
+            None
+        } else {
+            Some(PhysAddr(next))
+        };
         self.len -= 1;
         hw.zero_pages(pa, 1);
         Some(pa)
@@ -82,7 +86,11 @@ impl PageList {
 
     /// Allocates pages until the list holds `target`. All or nothing: on
     /// failure the list is as it was.
-    pub fn fill_to(&mut self, hw: &dyn Hardware, target: u64) -> Result<(), crate::shim::AllocError> {
+    pub fn fill_to(
+        &mut self,
+        hw: &dyn Hardware,
+        target: u64,
+    ) -> Result<(), crate::shim::AllocError> {
         let mut added = PageList::new();
         while self.len + added.len < target {
             match hw.alloc_pages(1, PAGE_SIZE) {
@@ -138,7 +146,11 @@ impl PageList {
 #[derive(Clone, Copy)]
 pub enum Source<'a> {
     /// A BO: VA `va` maps BO byte `offset`, and so on linearly.
-    Bo { backing: &'a Backing, va: u64, offset: u64 },
+    Bo {
+        backing: &'a Backing,
+        va: u64,
+        offset: u64,
+    },
     /// The dummy BO, cyclically: VA `x` maps dummy byte `x % 2 MiB`.
     Sparse { dummy: &'a Backing },
 }
@@ -146,7 +158,9 @@ pub enum Source<'a> {
 impl Source<'_> {
     fn bo_offset(&self, va: u64) -> u64 {
         match *self {
-            Source::Bo { va: base, offset, .. } => offset + (va - base),
+            Source::Bo {
+                va: base, offset, ..
+            } => offset + (va - base),
             Source::Sparse { .. } => va % SZ_2M,
         }
     }
@@ -239,7 +253,12 @@ impl PageTable {
     pub fn new(hw: &dyn Hardware, layout: SparseLayout) -> Result<Self, crate::shim::AllocError> {
         let root = hw.alloc_pages(1, PAGE_SIZE)?;
         hw.zero_pages(root, 1);
-        Ok(Self { root, layout, private_tables: 1, shared: [None; 8] })
+        Ok(Self {
+            root,
+            layout,
+            private_tables: 1,
+            shared: [None; 8],
+        })
     }
 
     /// The level-0 table (what AS_TRANSTAB points to).
@@ -253,12 +272,20 @@ impl PageTable {
 
     /// Page-table pages in use, private and shared.
     pub fn table_pages(&self) -> u64 {
-        let shared: u64 = self.shared.iter().flatten().map(|s| 1 + s.l3.is_some() as u64).sum();
+        let shared: u64 = self
+            .shared
+            .iter()
+            .flatten()
+            .map(|s| 1 + s.l3.is_some() as u64)
+            .sum();
         self.private_tables + shared
     }
 
     fn is_shared(&self, pa: PhysAddr) -> bool {
-        self.shared.iter().flatten().any(|s| s.l2 == pa || s.l3 == Some(pa))
+        self.shared
+            .iter()
+            .flatten()
+            .any(|s| s.l2 == pa || s.l3 == Some(pa))
     }
 
     // ----- preallocation bounds -----------------------------------------
@@ -269,8 +296,16 @@ impl PageTable {
         let edges = Self::tables_for_unmap(start, end);
         let per_level = |span: u64| spans(start, end, span);
         if sparse && self.layout == SparseLayout::Shared {
-            let shared = if self.shared[prot.index()].is_some() { 0 } else { 2 };
-            per_level(LEVEL_SPAN[0]) + per_level(LEVEL_SPAN[1]).min(2) + per_level(LEVEL_SPAN[2]).min(2) + shared + edges
+            let shared = if self.shared[prot.index()].is_some() {
+                0
+            } else {
+                2
+            };
+            per_level(LEVEL_SPAN[0])
+                + per_level(LEVEL_SPAN[1]).min(2)
+                + per_level(LEVEL_SPAN[2]).min(2)
+                + shared
+                + edges
         } else {
             per_level(LEVEL_SPAN[0]) + per_level(LEVEL_SPAN[1]) + per_level(LEVEL_SPAN[2]) + edges
         }
@@ -286,7 +321,14 @@ impl PageTable {
 
     /// Maps `[va, va + size)` from `src` with `prot`, replacing whatever was
     /// mapped there. `va` and `size` are page aligned (checked by the caller).
-    pub fn map(&mut self, pages: &mut Pages<'_>, va: u64, size: u64, src: Source<'_>, prot: Prot) -> Result<(), PtError> {
+    pub fn map(
+        &mut self,
+        pages: &mut Pages<'_>,
+        va: u64,
+        size: u64,
+        src: Source<'_>,
+        prot: Prot,
+    ) -> Result<(), PtError> {
         if src.is_sparse() && self.layout == SparseLayout::Shared {
             if let Source::Sparse { dummy } = src {
                 self.ensure_shared(pages, dummy, prot)?;
@@ -300,7 +342,15 @@ impl PageTable {
         self.update(pages, 0, self.root, va, va + size, Op::Unmap)
     }
 
-    fn update(&mut self, pages: &mut Pages<'_>, level: usize, table: PhysAddr, start: u64, end: u64, op: Op<'_>) -> Result<(), PtError> {
+    fn update(
+        &mut self,
+        pages: &mut Pages<'_>,
+        level: usize,
+        table: PhysAddr,
+        start: u64,
+        end: u64,
+        op: Op<'_>,
+    ) -> Result<(), PtError> {
         let hw = pages.hw;
         let span = LEVEL_SPAN[level];
         let mut va = start;
@@ -314,7 +364,9 @@ impl PageTable {
             let done = match op {
                 _ if level == 3 => {
                     let new = match op {
-                        Op::Map { src, prot } => Pte::leaf(3, src.page(va).ok_or(PtError::SourceTooSmall)?, prot),
+                        Op::Map { src, prot } => {
+                            Pte::leaf(3, src.page(va).ok_or(PtError::SourceTooSmall)?, prot)
+                        }
                         Op::Unmap => Pte::INVALID,
                     };
                     hw.write_u64(slot, new.0);
@@ -328,21 +380,24 @@ impl PageTable {
                     true
                 }
                 Op::Unmap if !pte.is_valid() => true,
-                Op::Map { src, prot } if full => match self.full_entry(level, entry_start, src, prot) {
-                    Some(new) => {
-                        if new != pte {
-                            self.release(pages, pte, level);
-                            hw.write_u64(slot, new.0);
+                Op::Map { src, prot } if full => {
+                    match self.full_entry(level, entry_start, src, prot) {
+                        Some(new) => {
+                            if new != pte {
+                                self.release(pages, pte, level);
+                                hw.write_u64(slot, new.0);
+                            }
+                            true
                         }
-                        true
+                        None => false,
                     }
-                    None => false,
-                },
+                }
                 // A sparse range inside a span that already maps the dummy
                 // the same way: nothing would change, so copy nothing.
-                Op::Map { src: src @ Source::Sparse { .. }, prot } => {
-                    self.full_entry(level, entry_start, src, prot) == Some(pte)
-                }
+                Op::Map {
+                    src: src @ Source::Sparse { .. },
+                    prot,
+                } => self.full_entry(level, entry_start, src, prot) == Some(pte),
                 _ => false,
             };
             if !done {
@@ -379,7 +434,13 @@ impl PageTable {
 
     /// The private table under `slot`, made if needed: a new empty one, a
     /// copy of a shared one, or the split of a block.
-    fn private_child(&mut self, pages: &mut Pages<'_>, slot: PhysAddr, pte: Pte, level: usize) -> Result<PhysAddr, PtError> {
+    fn private_child(
+        &mut self,
+        pages: &mut Pages<'_>,
+        slot: PhysAddr,
+        pte: Pte,
+        level: usize,
+    ) -> Result<PhysAddr, PtError> {
         let hw = pages.hw;
         let existing = match pte.decode(level) {
             Entry::Table(pa) if !self.is_shared(pa) => return Ok(pa),
@@ -396,7 +457,9 @@ impl PageTable {
                 let child_span = LEVEL_SPAN[level + 1];
                 let mut entries = [0u64; ENTRIES];
                 for (j, e) in entries.iter_mut().enumerate() {
-                    *e = pte.with_addr_at_level(pa.add(j as u64 * child_span), level + 1).0;
+                    *e = pte
+                        .with_addr_at_level(pa.add(j as u64 * child_span), level + 1)
+                        .0;
                 }
                 hw.write_table(child, &entries);
             }
@@ -428,7 +491,9 @@ impl PageTable {
     /// Drops what `pte` (at `level`) points to: private tables below it are
     /// freed, shared ones left alone.
     fn release(&mut self, pages: &mut Pages<'_>, pte: Pte, level: usize) {
-        let Entry::Table(pa) = pte.decode(level) else { return };
+        let Entry::Table(pa) = pte.decode(level) else {
+            return;
+        };
         if level == 3 || self.is_shared(pa) {
             return;
         }
@@ -451,7 +516,12 @@ impl PageTable {
     }
 
     /// Builds the shared tables for `prot` on first use.
-    fn ensure_shared(&mut self, pages: &mut Pages<'_>, dummy: &Backing, prot: Prot) -> Result<(), PtError> {
+    fn ensure_shared(
+        &mut self,
+        pages: &mut Pages<'_>,
+        dummy: &Backing,
+        prot: Prot,
+    ) -> Result<(), PtError> {
         if self.shared[prot.index()].is_some() {
             return Ok(());
         }
@@ -461,7 +531,9 @@ impl PageTable {
             None
         } else {
             for (j, e) in entries.iter_mut().enumerate() {
-                let (pa, _) = dummy.lookup(j as u64 * PAGE_SIZE).ok_or(PtError::SourceTooSmall)?;
+                let (pa, _) = dummy
+                    .lookup(j as u64 * PAGE_SIZE)
+                    .ok_or(PtError::SourceTooSmall)?;
                 *e = Pte::leaf(3, pa, prot).0;
             }
             let l3 = pages.prealloc.pop(hw).ok_or(PtError::OutOfTables)?;
@@ -497,11 +569,20 @@ impl PageTable {
         self.walk(hw, va).is_some_and(|t| t.level == 2)
     }
 
-    /// Frees every table. The VM must no longer be bound to an address space.
-    pub fn destroy(mut self, hw: &dyn Hardware) {
+    /// Frees every table; the page table is empty and unusable afterwards
+    /// (a second call does nothing). The VM must no longer be bound to an
+    /// address space.
+    pub fn destroy(&mut self, hw: &dyn Hardware) {
+        if self.private_tables == 0 {
+            return;
+        }
         let mut freed = PageList::new();
         let mut none = PageList::new();
-        let mut pages = Pages { hw, prealloc: &mut none, freed: &mut freed };
+        let mut pages = Pages {
+            hw,
+            prealloc: &mut none,
+            freed: &mut freed,
+        };
         let root = self.root;
         for i in 0..ENTRIES as u64 {
             let pte = Pte(hw.read_u64(root.add(8 * i)));
@@ -509,7 +590,8 @@ impl PageTable {
         }
         freed.free_all(hw);
         hw.free_pages(root, 1);
-        for s in self.shared.iter().flatten() {
+        self.private_tables = 0;
+        for s in self.shared.iter_mut().filter_map(Option::take) {
             hw.free_pages(s.l2, 1);
             if let Some(l3) = s.l3 {
                 hw.free_pages(l3, 1);
@@ -529,7 +611,12 @@ pub fn walk(hw: &dyn Hardware, root: PhysAddr, va: u64) -> Option<Translation> {
             Entry::Table(pa) => table = pa,
             Entry::Leaf { pa, prot, af } => {
                 let span = LEVEL_SPAN[level];
-                return Some(Translation { pa: pa.add(va & (span - 1)), prot, level, af });
+                return Some(Translation {
+                    pa: pa.add(va & (span - 1)),
+                    prot,
+                    level,
+                    af,
+                });
             }
         }
     }
@@ -542,7 +629,11 @@ mod tests {
     use crate::testing::MockHw;
     use alloc::sync::Arc;
 
-    const NX: Prot = Prot { readonly: false, noexec: true, uncached: false };
+    const NX: Prot = Prot {
+        readonly: false,
+        noexec: true,
+        uncached: false,
+    };
 
     struct Env {
         mock: Arc<MockHw>,
@@ -554,11 +645,20 @@ mod tests {
     impl Env {
         fn new() -> Env {
             let mock = Arc::new(MockHw::new());
-            Env { hw: mock.clone(), mock, pool: PageList::new(), freed: PageList::new() }
+            Env {
+                hw: mock.clone(),
+                mock,
+                pool: PageList::new(),
+                freed: PageList::new(),
+            }
         }
         fn pages(&mut self, n: u64) -> Pages<'_> {
             self.pool.fill_to(&*self.hw, n).unwrap();
-            Pages { hw: &*self.hw, prealloc: &mut self.pool, freed: &mut self.freed }
+            Pages {
+                hw: &*self.hw,
+                prealloc: &mut self.pool,
+                freed: &mut self.freed,
+            }
         }
     }
 
@@ -571,7 +671,18 @@ mod tests {
         let mut pt = PageTable::new(&*hw, SparseLayout::Shared).unwrap();
         let need = pt.tables_for_map(SZ_2M, 5 * SZ_2M, false, Prot::default());
         let mut p = env.pages(need);
-        pt.map(&mut p, SZ_2M, 4 * SZ_2M, Source::Bo { backing: &bo, va: SZ_2M, offset: 0 }, Prot::default()).unwrap();
+        pt.map(
+            &mut p,
+            SZ_2M,
+            4 * SZ_2M,
+            Source::Bo {
+                backing: &bo,
+                va: SZ_2M,
+                offset: 0,
+            },
+            Prot::default(),
+        )
+        .unwrap();
         let t = pt.walk(&*hw, SZ_2M + 0x1234).unwrap();
         assert_eq!(t.level, 2);
         assert_eq!(t.pa, bo.lookup(0x1234).unwrap().0);
@@ -580,9 +691,23 @@ mod tests {
 
         // A BO offset that breaks 2 MiB alignment forces 4 KiB pages.
         let mut p = env.pages(8);
-        pt.map(&mut p, 8 * SZ_2M, SZ_2M, Source::Bo { backing: &bo, va: 8 * SZ_2M, offset: PAGE_SIZE }, NX).unwrap();
+        pt.map(
+            &mut p,
+            8 * SZ_2M,
+            SZ_2M,
+            Source::Bo {
+                backing: &bo,
+                va: 8 * SZ_2M,
+                offset: PAGE_SIZE,
+            },
+            NX,
+        )
+        .unwrap();
         let t = pt.walk(&*hw, 8 * SZ_2M).unwrap();
-        assert_eq!((t.level, t.pa, t.prot), (3, bo.lookup(PAGE_SIZE).unwrap().0, NX));
+        assert_eq!(
+            (t.level, t.pa, t.prot),
+            (3, bo.lookup(PAGE_SIZE).unwrap().0, NX)
+        );
     }
 
     #[test]
@@ -593,7 +718,18 @@ mod tests {
         let bo = Backing::alloc(&hw, SZ_2M).unwrap();
         let mut pt = PageTable::new(&*hw, SparseLayout::Shared).unwrap();
         let mut p = env.pages(8);
-        pt.map(&mut p, 0, SZ_2M, Source::Bo { backing: &bo, va: 0, offset: 0 }, Prot::default()).unwrap();
+        pt.map(
+            &mut p,
+            0,
+            SZ_2M,
+            Source::Bo {
+                backing: &bo,
+                va: 0,
+                offset: 0,
+            },
+            Prot::default(),
+        )
+        .unwrap();
         assert!(pt.is_block(&*hw, 0x10_0000));
         pt.unmap(&mut p, 0x10_0000, 0x1000).unwrap();
         assert_eq!(pt.walk(&*hw, 0x10_0000), None);
@@ -611,8 +747,18 @@ mod tests {
         let bo = Backing::alloc(&hw, 3 * PAGE_SIZE).unwrap();
         let mut pt = PageTable::new(&*hw, SparseLayout::Shared).unwrap();
         let mut p = env.pages(8);
-        pt.map(&mut p, 0x7f_ffff_f000, 3 * PAGE_SIZE, Source::Bo { backing: &bo, va: 0x7f_ffff_f000, offset: 0 }, NX)
-            .unwrap();
+        pt.map(
+            &mut p,
+            0x7f_ffff_f000,
+            3 * PAGE_SIZE,
+            Source::Bo {
+                backing: &bo,
+                va: 0x7f_ffff_f000,
+                offset: 0,
+            },
+            NX,
+        )
+        .unwrap();
         // Crosses a 512 GiB boundary: two L1, two L2, two L3 tables.
         assert_eq!(pt.table_pages(), 7);
         pt.unmap(&mut p, 0x7f_ffff_f000, 3 * PAGE_SIZE).unwrap();
@@ -625,7 +771,7 @@ mod tests {
     fn sparse_reservation_uses_shared_tables_and_constant_memory() {
         for huge_dummy in [false, true] {
             let mut env = Env::new();
-        let (hw, mock) = (env.hw.clone(), env.mock.clone());
+            let (hw, mock) = (env.hw.clone(), env.mock.clone());
             let dummy = if huge_dummy {
                 Backing::alloc(&hw, SZ_2M).unwrap()
             } else {
@@ -640,11 +786,28 @@ mod tests {
             let need = pt.tables_for_map(start, end, true, NX);
             assert!(need <= 12, "bound {need}");
             let mut p = env.pages(need);
-            pt.map(&mut p, start, end - start, Source::Sparse { dummy: &dummy }, NX).unwrap();
+            pt.map(
+                &mut p,
+                start,
+                end - start,
+                Source::Sparse { dummy: &dummy },
+                NX,
+            )
+            .unwrap();
             assert!(pt.table_pages() <= 9, "{} pages", pt.table_pages());
-            for va in [start, 5 << 30, (5 << 30) + 0x12_3000, end - PAGE_SIZE, 33 * SZ_2M + 0x4000] {
+            for va in [
+                start,
+                5 << 30,
+                (5 << 30) + 0x12_3000,
+                end - PAGE_SIZE,
+                33 * SZ_2M + 0x4000,
+            ] {
                 let t = pt.walk(&*hw, va).unwrap();
-                assert_eq!(t.pa, dummy.lookup(va % SZ_2M).unwrap().0, "va {va:#x} huge {huge_dummy}");
+                assert_eq!(
+                    t.pa,
+                    dummy.lookup(va % SZ_2M).unwrap().0,
+                    "va {va:#x} huge {huge_dummy}"
+                );
                 assert_eq!(t.prot, NX);
             }
             assert_eq!(pt.walk(&*hw, end), None);
@@ -663,33 +826,77 @@ mod tests {
         let page = Backing::alloc(&hw, 0x1_0000).unwrap();
         let mut pt = PageTable::new(&*hw, SparseLayout::Shared).unwrap();
         let mut p = env.pages(16);
-        pt.map(&mut p, 0, 4 << 30, Source::Sparse { dummy: &dummy }, NX).unwrap();
+        pt.map(&mut p, 0, 4 << 30, Source::Sparse { dummy: &dummy }, NX)
+            .unwrap();
         let before = pt.table_pages();
         let snapshot_shared = mock.snapshot();
 
         // Bind 64 KiB of real memory at 1 GiB + 2 MiB + 64 KiB.
         let va = (1 << 30) + SZ_2M + 0x1_0000;
-        pt.map(&mut p, va, 0x1_0000, Source::Bo { backing: &page, va, offset: 0 }, NX).unwrap();
-        assert_eq!(pt.walk(&*hw, va + 0x3000).unwrap().pa, page.lookup(0x3000).unwrap().0);
+        pt.map(
+            &mut p,
+            va,
+            0x1_0000,
+            Source::Bo {
+                backing: &page,
+                va,
+                offset: 0,
+            },
+            NX,
+        )
+        .unwrap();
+        assert_eq!(
+            pt.walk(&*hw, va + 0x3000).unwrap().pa,
+            page.lookup(0x3000).unwrap().0
+        );
         // Neighbours in the same 2 MiB, GiB and other GiBs still see the dummy.
-        for other in [va - PAGE_SIZE, va + 0x1_0000, (1 << 30) + 0x5000, (2 << 30) + va % (1 << 30)] {
-            assert_eq!(pt.walk(&*hw, other).unwrap().pa, dummy.lookup(other % SZ_2M).unwrap().0);
+        for other in [
+            va - PAGE_SIZE,
+            va + 0x1_0000,
+            (1 << 30) + 0x5000,
+            (2 << 30) + va % (1 << 30),
+        ] {
+            assert_eq!(
+                pt.walk(&*hw, other).unwrap().pa,
+                dummy.lookup(other % SZ_2M).unwrap().0
+            );
         }
         // One private L2 and one private L3 were made.
         assert_eq!(pt.table_pages(), before + 2);
         // The shared tables themselves did not change.
-        let shared_pages: alloc::vec::Vec<_> = pt.shared.iter().flatten().flat_map(|s| [Some(s.l2), s.l3]).flatten().collect();
+        let shared_pages: alloc::vec::Vec<_> = pt
+            .shared
+            .iter()
+            .flatten()
+            .flat_map(|s| [Some(s.l2), s.l3])
+            .flatten()
+            .collect();
         let now = mock.snapshot();
         for pa in shared_pages {
-            let find = |snap: &[(u64, [u64; 512])]| snap.iter().find(|(pfn, _)| *pfn == pa.0 / PAGE_SIZE).map(|p| p.1);
+            let find = |snap: &[(u64, [u64; 512])]| {
+                snap.iter()
+                    .find(|(pfn, _)| *pfn == pa.0 / PAGE_SIZE)
+                    .map(|p| p.1)
+            };
             assert_eq!(find(&snapshot_shared), find(&now));
         }
 
         // Unbinding back to sparse re-shares: the private tables are freed.
-        pt.map(&mut p, va, 0x1_0000, Source::Sparse { dummy: &dummy }, NX).unwrap();
-        assert_eq!(pt.walk(&*hw, va).unwrap().pa, dummy.lookup(va % SZ_2M).unwrap().0);
+        pt.map(&mut p, va, 0x1_0000, Source::Sparse { dummy: &dummy }, NX)
+            .unwrap();
+        assert_eq!(
+            pt.walk(&*hw, va).unwrap().pa,
+            dummy.lookup(va % SZ_2M).unwrap().0
+        );
         // A full-GiB sparse map over the COW'd span points back at the shared L2.
-        pt.map(&mut p, 1 << 30, 1 << 30, Source::Sparse { dummy: &dummy }, NX).unwrap();
+        pt.map(
+            &mut p,
+            1 << 30,
+            1 << 30,
+            Source::Sparse { dummy: &dummy },
+            NX,
+        )
+        .unwrap();
         assert_eq!(pt.table_pages(), before);
     }
 
@@ -705,10 +912,14 @@ mod tests {
         let mut pt = PageTable::new(&*hw, SparseLayout::PerChunk).unwrap();
         let need = pt.tables_for_map(0, 1 << 30, true, NX);
         let mut p = env.pages(need);
-        pt.map(&mut p, 0, 1 << 30, Source::Sparse { dummy: &dummy }, NX).unwrap();
+        pt.map(&mut p, 0, 1 << 30, Source::Sparse { dummy: &dummy }, NX)
+            .unwrap();
         // Root, L1, L2 and 512 L3 tables.
         assert_eq!(pt.table_pages(), 3 + 512);
-        assert_eq!(pt.walk(&*hw, 0x2345_6000).unwrap().pa, dummy.lookup(0x2345_6000 % SZ_2M).unwrap().0);
+        assert_eq!(
+            pt.walk(&*hw, 0x2345_6000).unwrap().pa,
+            dummy.lookup(0x2345_6000 % SZ_2M).unwrap().0
+        );
     }
 
     #[test]
@@ -721,8 +932,20 @@ mod tests {
         let base = mock.allocated_pages();
         let mut pt = PageTable::new(&*hw, SparseLayout::Shared).unwrap();
         let mut p = env.pages(32);
-        pt.map(&mut p, 0, 3 << 30, Source::Sparse { dummy: &dummy }, NX).unwrap();
-        pt.map(&mut p, 0x1000, 0x3000, Source::Bo { backing: &bo, va: 0x1000, offset: 0 }, Prot::default()).unwrap();
+        pt.map(&mut p, 0, 3 << 30, Source::Sparse { dummy: &dummy }, NX)
+            .unwrap();
+        pt.map(
+            &mut p,
+            0x1000,
+            0x3000,
+            Source::Bo {
+                backing: &bo,
+                va: 0x1000,
+                offset: 0,
+            },
+            Prot::default(),
+        )
+        .unwrap();
         env.pool.free_all(&*hw);
         env.freed.free_all(&*hw);
         pt.destroy(&*hw);

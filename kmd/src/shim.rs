@@ -185,3 +185,94 @@ mod shared_tests {
         assert_eq!(DROPS.load(Ordering::SeqCst), 1);
     }
 }
+
+/// A mutual-exclusion lock for kernel-side state: `std::sync::Mutex` in
+/// hosted builds, a spin lock without std (a kernel build maps it onto the
+/// kernel's `Mutex`).
+pub struct Lock<T> {
+    #[cfg(feature = "std")]
+    inner: std::sync::Mutex<T>,
+    #[cfg(not(feature = "std"))]
+    inner: spin::SpinLock<T>,
+}
+
+impl<T> Lock<T> {
+    pub const fn new(value: T) -> Self {
+        #[cfg(feature = "std")]
+        let inner = std::sync::Mutex::new(value);
+        #[cfg(not(feature = "std"))]
+        let inner = spin::SpinLock::new(value);
+        Self { inner }
+    }
+
+    /// Locks; a poisoned std mutex is taken over (kernel state has no
+    /// unwinding, and a panicking holder already reported its bug).
+    #[cfg(feature = "std")]
+    pub fn lock(&self) -> std::sync::MutexGuard<'_, T> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    #[cfg(not(feature = "std"))]
+    pub fn lock(&self) -> spin::SpinGuard<'_, T> {
+        self.inner.lock()
+    }
+}
+
+#[cfg(not(feature = "std"))]
+mod spin {
+    use core::cell::UnsafeCell;
+    use core::ops::{Deref, DerefMut};
+    use core::sync::atomic::{AtomicBool, Ordering};
+
+    pub struct SpinLock<T> {
+        locked: AtomicBool,
+        value: UnsafeCell<T>,
+    }
+
+    // SAFETY: access to `value` is serialized by `locked`.
+    unsafe impl<T: Send> Sync for SpinLock<T> {}
+    // SAFETY: moving the lock moves the value; T: Send allows that.
+    unsafe impl<T: Send> Send for SpinLock<T> {}
+
+    impl<T> SpinLock<T> {
+        pub const fn new(value: T) -> Self {
+            Self {
+                locked: AtomicBool::new(false),
+                value: UnsafeCell::new(value),
+            }
+        }
+        pub fn lock(&self) -> SpinGuard<'_, T> {
+            while self
+                .locked
+                .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+                .is_err()
+            {
+                core::hint::spin_loop();
+            }
+            SpinGuard { lock: self }
+        }
+    }
+
+    pub struct SpinGuard<'a, T> {
+        lock: &'a SpinLock<T>,
+    }
+
+    impl<T> Deref for SpinGuard<'_, T> {
+        type Target = T;
+        fn deref(&self) -> &T {
+            // SAFETY: the guard holds the lock, so no other reference exists.
+            unsafe { &*self.lock.value.get() }
+        }
+    }
+    impl<T> DerefMut for SpinGuard<'_, T> {
+        fn deref_mut(&mut self) -> &mut T {
+            // SAFETY: the guard holds the lock exclusively.
+            unsafe { &mut *self.lock.value.get() }
+        }
+    }
+    impl<T> Drop for SpinGuard<'_, T> {
+        fn drop(&mut self) {
+            self.lock.locked.store(false, Ordering::Release);
+        }
+    }
+}

@@ -33,6 +33,7 @@ struct Inner {
     no_huge: bool,
     ases: [AsState; AS_COUNT as usize],
     flushes: u64,
+    lock_history: Vec<(u32, u64, u64)>,
 }
 
 /// In-memory hardware. Physical addresses start at 1 GiB so that a zero PA
@@ -89,6 +90,12 @@ impl MockHw {
 
     pub fn command_count(&self, as_nr: u32) -> u64 {
         self.lock().ases[as_nr as usize].commands
+    }
+
+    /// Every LOCK sent, as (as_nr, start, size), oldest first; cleared by
+    /// reading.
+    pub fn take_lock_history(&self) -> Vec<(u32, u64, u64)> {
+        std::mem::take(&mut self.lock().lock_history)
     }
 
     pub fn cache_flushes(&self) -> u64 {
@@ -215,6 +222,7 @@ impl Hardware for MockHw {
                     Some(AsCommand::Lock) => {
                         let l = LockAddr(a.lockaddr);
                         a.locked = Some((l.start(), l.size()));
+                        g.lock_history.push((as_nr, l.start(), l.size()));
                     }
                     Some(AsCommand::Unlock | AsCommand::FlushPt | AsCommand::FlushMem) => {
                         a.locked = None
