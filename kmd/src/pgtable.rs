@@ -604,13 +604,12 @@ impl PageTable {
 /// bits. The virtual Mali's MMU uses the same rules.
 pub fn walk(hw: &dyn Hardware, root: PhysAddr, va: u64) -> Option<Translation> {
     let mut table = root;
-    for level in 0..4 {
+    for (level, span) in LEVEL_SPAN.iter().enumerate() {
         let pte = Pte(hw.read_u64(table.add(8 * index(va, level) as u64)));
         match pte.decode(level) {
             Entry::Invalid => return None,
             Entry::Table(pa) => table = pa,
             Entry::Leaf { pa, prot, af } => {
-                let span = LEVEL_SPAN[level];
                 return Some(Translation {
                     pa: pa.add(va & (span - 1)),
                     prot,
