@@ -1,3 +1,22 @@
+//! The kernel side of panthor's GPU virtual memory, with sparse mappings.
+//!
+//! This is the logic the panthor sparse patches change, written the way
+//! kernel code must be (`no_std` + `alloc`, fallible allocation, prepare then
+//! commit, no panics on user input) so the same files can build into a Linux
+//! module. Hosted in user space it backs the virtual Mali.
+//!
+//! Read in this order:
+//! - [`hw`]: the narrow hardware surface (physical pages, MMU AS registers);
+//! - [`pte`]: the AArch64 descriptor format, [`pgtable`]: one VM's page
+//!   tables (2 MiB blocks, shared sparse tables, copy-on-write);
+//! - [`lock_region`]: making an update atomic for the GPU;
+//! - [`va`]: the VA manager (drm_gpuvm's split semantics);
+//! - [`vm`]: VM_BIND: validation, preallocation, commit;
+//! - [`file`]: per open file: VM ids and the sparse dummy BO;
+//! - [`bo`]: BO backing; [`shim`]: fallible allocation and locks.
+//!
+//! The uAPI types come from `panthor-uapi` without its std parts.
+
 #![no_std]
 
 extern crate alloc;

@@ -290,10 +290,12 @@ impl PageTable {
 
     // ----- preallocation bounds -----------------------------------------
 
-    /// At most how many tables mapping `[start, end)` can take (including
-    /// the unmap steps of whatever it replaces).
+    /// At most how many tables mapping `[start, end)` can take. A map
+    /// overwrites what was there in place (splitting blocks and copying
+    /// shared tables on the way), so one table per touched span and level is
+    /// enough; a sparse map only needs private tables at its two edges, plus
+    /// the shared tables the first time.
     pub fn tables_for_map(&self, start: u64, end: u64, sparse: bool, prot: Prot) -> u64 {
-        let edges = Self::tables_for_unmap(start, end);
         let per_level = |span: u64| spans(start, end, span);
         if sparse && self.layout == SparseLayout::Shared {
             let shared = if self.shared[prot.index()].is_some() {
@@ -305,9 +307,8 @@ impl PageTable {
                 + per_level(LEVEL_SPAN[1]).min(2)
                 + per_level(LEVEL_SPAN[2]).min(2)
                 + shared
-                + edges
         } else {
-            per_level(LEVEL_SPAN[0]) + per_level(LEVEL_SPAN[1]) + per_level(LEVEL_SPAN[2]) + edges
+            per_level(LEVEL_SPAN[0]) + per_level(LEVEL_SPAN[1]) + per_level(LEVEL_SPAN[2])
         }
     }
 
@@ -403,9 +404,25 @@ impl PageTable {
             if !done {
                 let child = self.private_child(pages, slot, pte, level)?;
                 self.update(pages, level + 1, child, va, chunk_end, op)?;
-                if matches!(op, Op::Unmap) && Self::is_empty(hw, child) {
-                    hw.write_u64(slot, Pte::INVALID.0);
-                    self.free_private(pages, child);
+                match op {
+                    Op::Unmap if Self::is_empty(hw, child) => {
+                        hw.write_u64(slot, Pte::INVALID.0);
+                        self.free_private(pages, child);
+                    }
+                    // Unbinding the last real page of a span back to sparse
+                    // leaves a private copy of a shared table: share again.
+                    Op::Map {
+                        src: src @ Source::Sparse { .. },
+                        prot,
+                    } => {
+                        if let Some(shared) = self.full_entry(level, entry_start, src, prot) {
+                            if self.same_translations(hw, child, shared, level + 1) {
+                                hw.write_u64(slot, shared.0);
+                                self.release(pages, Pte::table(child), level);
+                            }
+                        }
+                    }
+                    _ => {}
                 }
             }
             va = chunk_end;
@@ -507,6 +524,35 @@ impl PageTable {
             }
         }
         self.free_private(pages, pa);
+    }
+
+    /// True when the table at `table` (of level `level`) translates exactly
+    /// like `whole`, the single entry that would replace it one level up.
+    fn same_translations(
+        &self,
+        hw: &dyn Hardware,
+        table: PhysAddr,
+        whole: Pte,
+        level: usize,
+    ) -> bool {
+        let mut entries = [0u64; ENTRIES];
+        hw.read_table(table, &mut entries);
+        match whole.decode(level - 1) {
+            // A shared table: same entries (which point to shared tables or
+            // the dummy's pages).
+            Entry::Table(shared) => {
+                let mut expected = [0u64; ENTRIES];
+                hw.read_table(shared, &mut expected);
+                entries == expected
+            }
+            // A 2 MiB dummy block: its 4 KiB pieces in order.
+            Entry::Leaf { pa, .. } => entries.iter().enumerate().all(|(j, &e)| {
+                e == whole
+                    .with_addr_at_level(pa.add(j as u64 * LEVEL_SPAN[level]), level)
+                    .0
+            }),
+            Entry::Invalid => false,
+        }
     }
 
     fn is_empty(hw: &dyn Hardware, table: PhysAddr) -> bool {
