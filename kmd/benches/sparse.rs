@@ -119,39 +119,41 @@ fn bind_throughput(batch: usize, total: usize) -> f64 {
     ops as f64 / t.elapsed().as_secs_f64()
 }
 
+/// One table row: shared vs seed layout for `gib` GiB.
+fn reserve_row(gib: u64, huge_dummy: bool) {
+    let (ts, bs) = reserve(SparseLayout::Shared, huge_dummy, gib);
+    let (tp, bp) = reserve(SparseLayout::PerChunk, huge_dummy, gib);
+    println!(
+        "{:<8} {:>14?} {:>14?} {:>14} {:>14} {:>10.1} {:>10.1}{}",
+        format!("{gib} GiB"),
+        ts,
+        tp,
+        bs,
+        bp,
+        tp.as_secs_f64() / ts.as_secs_f64(),
+        bp as f64 / bs as f64,
+        if huge_dummy {
+            "   (dummy = one 2 MiB block)"
+        } else {
+            ""
+        }
+    );
+}
+
 fn main() {
     println!("Sparse reservation (start 1 GiB + 64 KiB), dummy in 4 KiB pages unless noted");
     println!(
         "{:<8} {:>14} {:>14} {:>14} {:>14} {:>10} {:>10}",
         "size", "shared time", "seed time", "shared bytes", "seed bytes", "time x", "memory x"
     );
-    for gib in [1u64, 16, 64] {
-        let (ts, bs) = reserve(SparseLayout::Shared, false, gib);
-        let (tp, bp) = reserve(SparseLayout::PerChunk, false, gib);
-        println!(
-            "{:<8} {:>14?} {:>14?} {:>14} {:>14} {:>10.1} {:>10.1}",
-            format!("{gib} GiB"),
-            ts,
-            tp,
-            bs,
-            bp,
-            tp.as_secs_f64() / ts.as_secs_f64(),
-            bp as f64 / bs as f64
-        );
-    }
-    for gib in [1u64, 64] {
-        let (ts, bs) = reserve(SparseLayout::Shared, true, gib);
-        let (tp, bp) = reserve(SparseLayout::PerChunk, true, gib);
-        println!(
-            "{:<8} {:>14?} {:>14?} {:>14} {:>14} {:>10.1} {:>10.1}   (dummy = one 2 MiB block)",
-            format!("{gib} GiB"),
-            ts,
-            tp,
-            bs,
-            bp,
-            tp.as_secs_f64() / ts.as_secs_f64(),
-            bp as f64 / bs as f64
-        );
+    for (gib, huge) in [
+        (1u64, false),
+        (16, false),
+        (64, false),
+        (1, true),
+        (64, true),
+    ] {
+        reserve_row(gib, huge);
     }
     let (t1, _) = reserve(SparseLayout::Shared, false, 1);
     let (t64, _) = reserve(SparseLayout::Shared, false, 64);
