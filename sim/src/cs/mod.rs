@@ -1,0 +1,1 @@
+//! CSF command streams (placeholder until the encoder lands).
