@@ -12,7 +12,8 @@
 //! - [`lock_region`]: making an update atomic for the GPU;
 //! - [`va`]: the VA manager (drm_gpuvm's split semantics);
 //! - [`vm`]: VM_BIND: validation, preallocation, commit;
-//! - [`file`]: per open file: VM ids and the sparse dummy BO;
+//! - [`file`]: per open file: VM ids and the sparse dummy BO; [`gem`]: its
+//!   BO handles;
 //! - [`bo`]: BO backing; [`shim`]: fallible allocation and locks.
 //!
 //! The uAPI types come from `panthor-uapi` without its std parts.
@@ -30,6 +31,7 @@ pub use panthor_uapi::uapi;
 pub mod diag;
 pub mod bo;
 pub mod file;
+pub mod gem;
 pub mod hw;
 pub mod lock_region;
 pub mod pgtable;
