@@ -1,6 +1,7 @@
 //! The virtual Mali as a whole: memory + MMU behind the kernel side's
-//! [`Hardware`] trait, and the GPU-side access path (every access through
-//! the MMU of an address space) that the command-stream front end uses.
+//! [`Hardware`] trait, and the GPU-side access path ([`GpuAs`]: every
+//! access through the MMU of an address space) that the command-stream
+//! front end uses.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -111,6 +112,71 @@ impl Hardware for VirtualMali {
         // Memory is coherent in the simulator; the flush is counted so tests
         // can check the kernel side asks for it.
         self.cache_flushes.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+/// One address space as the command-stream front end sees it: every access
+/// goes through the MMU (and may wait on a locked region, or fault).
+pub struct GpuAs<'a> {
+    pub gpu: &'a VirtualMali,
+    pub as_nr: u32,
+}
+
+impl GpuAs<'_> {
+    fn pa(&self, va: u64, access: Access) -> Result<u64, crate::cs::MemFault> {
+        self.gpu
+            .mmu
+            .translate(&self.gpu.mem, self.as_nr, va, access)
+            .map_err(|f| crate::cs::MemFault {
+                va: f.va,
+                write: access == Access::Write,
+            })
+    }
+}
+
+impl crate::cs::CsMemory for GpuAs<'_> {
+    fn read_u32(&mut self, va: u64) -> Result<u32, crate::cs::MemFault> {
+        Ok(self.gpu.mem.read_u32(self.pa(va, Access::Read)?))
+    }
+    fn write_u32(&mut self, va: u64, v: u32) -> Result<(), crate::cs::MemFault> {
+        self.gpu.mem.write_u32(self.pa(va, Access::Write)?, v);
+        Ok(())
+    }
+    fn read_u64(&mut self, va: u64) -> Result<u64, crate::cs::MemFault> {
+        Ok(self.gpu.mem.read_u64(self.pa(va, Access::Read)?))
+    }
+    fn write_u64(&mut self, va: u64, v: u64) -> Result<(), crate::cs::MemFault> {
+        self.gpu.mem.write_u64(self.pa(va, Access::Write)?, v);
+        Ok(())
+    }
+    /// One translation per page instead of per word.
+    fn read_u32s(&mut self, va: u64, out: &mut [u32]) -> Result<(), crate::cs::MemFault> {
+        let bytes = 4 * out.len() as u64;
+        if va % 4 != 0 || (va & 0xfff) + bytes > 0x1000 {
+            for (i, o) in out.iter_mut().enumerate() {
+                *o = self.read_u32(va + 4 * i as u64)?;
+            }
+            return Ok(());
+        }
+        let pa = self.pa(va, Access::Read)?;
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = self.gpu.mem.read_u32(pa + 4 * i as u64);
+        }
+        Ok(())
+    }
+    fn write_u32s(&mut self, va: u64, data: &[u32]) -> Result<(), crate::cs::MemFault> {
+        let bytes = 4 * data.len() as u64;
+        if va % 4 != 0 || (va & 0xfff) + bytes > 0x1000 {
+            for (i, &v) in data.iter().enumerate() {
+                self.write_u32(va + 4 * i as u64, v)?;
+            }
+            return Ok(());
+        }
+        let pa = self.pa(va, Access::Write)?;
+        for (i, &v) in data.iter().enumerate() {
+            self.gpu.mem.write_u32(pa + 4 * i as u64, v);
+        }
         Ok(())
     }
 }

@@ -217,3 +217,139 @@ fn everything_is_returned_when_files_and_vms_go() {
     }
     assert_eq!(gpu.mem.allocated_pages(), 0);
 }
+
+/// A CS copy loop (LOAD/STORE_MULTIPLE) run by the front end through the
+/// MMU: huge block -> sparse -> 4 KiB pages; the bytes land where the page
+/// tables say, sparse ones in the dummy, cyclically.
+#[test]
+fn cs_copy_through_huge_sparse_and_small_mappings() {
+    use panthor_sim::cs::{Condition, CsBuilder, CsState, Outcome};
+    use panthor_sim::device::GpuAs;
+
+    let (gpu, hw) = gpu();
+    let mut pool = VmPool::new(hw.clone(), 48, 1 << 48, SparseLayout::Shared).unwrap();
+    let mut args = drm_panthor_vm_create::default();
+    pool.create(&mut args).unwrap();
+    let vm_ref = pool.get(args.id).unwrap();
+    let mut vm = vm_ref.lock();
+    vm.activate(1).unwrap();
+    let bo = |size| {
+        Shared::try_new(Bo {
+            backing: Backing::alloc(&hw, size).unwrap(),
+            flags: 0,
+            exclusive_vm: None,
+        })
+        .unwrap()
+    };
+    let (src, dst, code) = (bo(SZ_2M), bo(16 * PAGE_SIZE), bo(PAGE_SIZE));
+    let (src_va, sparse_va, dst_va, code_va) = (SZ_1G, 4 * SZ_1G + 0x3000, 8 * SZ_1G, 9 * SZ_1G);
+    bind(
+        &mut vm,
+        RawOp {
+            bo: Some(&src),
+            bo_handle: 1,
+            va: src_va,
+            size: SZ_2M,
+            ..Default::default()
+        },
+    );
+    bind(&mut vm, sparse(4 * SZ_1G, SZ_1G));
+    bind(
+        &mut vm,
+        RawOp {
+            bo: Some(&dst),
+            bo_handle: 2,
+            va: dst_va,
+            size: 16 * PAGE_SIZE,
+            ..Default::default()
+        },
+    );
+    bind(
+        &mut vm,
+        RawOp {
+            bo: Some(&code),
+            bo_handle: 3,
+            va: code_va,
+            size: PAGE_SIZE,
+            ..Default::default()
+        },
+    );
+    assert!(vm.page_table().is_block(&*hw, src_va));
+    let len = 16 * PAGE_SIZE;
+    let pattern: Vec<u8> = (0..len).map(|i| (i * 7 + 3) as u8).collect();
+    gpu.mem
+        .write_bytes(src.backing.lookup(0).unwrap().0 .0, &pattern);
+
+    let copy = |b: &mut CsBuilder, from: u64, to: u64| {
+        b.mov48(0, from).mov48(2, to).mov32(4, (len / 64) as u32);
+        let top = b.new_label();
+        b.bind(top);
+        b.load_multiple(16, 0xffff, 0, 0)
+            .wait(1)
+            .store_multiple(16, 0xffff, 2, 0);
+        b.add64(0, 0, 64)
+            .add64(2, 2, 64)
+            .add32(4, 4, -1)
+            .branch_to(Condition::Nequal, 4, top);
+    };
+    let mut b = CsBuilder::new();
+    copy(&mut b, src_va, sparse_va);
+    copy(&mut b, sparse_va + 7 * SZ_2M, dst_va); // read back through an alias
+    let stream = b.finish_bytes().unwrap();
+    gpu.mem
+        .write_bytes(code.backing.lookup(0).unwrap().0 .0, &stream);
+
+    let mut cs = CsState::new();
+    cs.start(code_va, stream.len() as u32);
+    assert_eq!(
+        cs.run(
+            &mut GpuAs {
+                gpu: &gpu,
+                as_nr: 1
+            },
+            u64::MAX
+        ),
+        Outcome::Done
+    );
+    let mut out = vec![0u8; len as usize];
+    for page in 0..16 {
+        let (pa, _) = dst.backing.lookup(page * PAGE_SIZE).unwrap();
+        gpu.mem.read_bytes(
+            pa.0,
+            &mut out[(page * PAGE_SIZE) as usize..((page + 1) * PAGE_SIZE) as usize],
+        );
+    }
+    assert!(
+        out == pattern,
+        "bytes did not survive huge -> sparse -> alias -> 4 KiB"
+    );
+    let dummy = vm.dummy().clone();
+    let mut in_dummy = vec![0u8; 64];
+    gpu.mem
+        .read_bytes(dummy.backing.lookup(0x3000).unwrap().0 .0, &mut in_dummy);
+    assert_eq!(in_dummy, pattern[..64], "sparse writes land in the dummy");
+
+    // A stream that writes past the mapped destination faults at that VA.
+    let mut b = CsBuilder::new();
+    b.mov48(0, dst_va + 16 * PAGE_SIZE)
+        .mov32(16, 1)
+        .store_multiple(16, 1, 0, 0);
+    let stream = b.finish_bytes().unwrap();
+    gpu.mem
+        .write_bytes(code.backing.lookup(0).unwrap().0 .0, &stream);
+    cs.start(code_va, stream.len() as u32);
+    assert!(matches!(
+        cs.run(
+            &mut GpuAs {
+                gpu: &gpu,
+                as_nr: 1
+            },
+            u64::MAX
+        ),
+        Outcome::Fault(_)
+    ));
+    assert_eq!(
+        gpu.mmu.take_fault(1).map(|f| f.va),
+        Some(dst_va + 16 * PAGE_SIZE)
+    );
+}
