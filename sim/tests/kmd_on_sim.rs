@@ -22,6 +22,16 @@ fn gpu() -> (Arc<VirtualMali>, Arc<dyn Hardware>) {
     (gpu, hw)
 }
 
+/// A file with one VM, bound to address space `as_nr`.
+fn vm_on(hw: &Arc<dyn Hardware>, as_nr: u32) -> (VmPool, panthor_kmd::file::VmRef) {
+    let mut pool = VmPool::new(hw.clone(), 48, 1 << 48, SparseLayout::Shared).unwrap();
+    let mut args = drm_panthor_vm_create::default();
+    pool.create(&mut args).unwrap();
+    let vm = pool.get(args.id).unwrap();
+    vm.lock().activate(as_nr).unwrap();
+    (pool, vm)
+}
+
 fn bind(vm: &mut panthor_kmd::vm::Vm, op: RawOp<'_>) {
     let op = vm.check_op(&op, false).unwrap().unwrap();
     vm.bind(&[op]).unwrap();
@@ -39,12 +49,8 @@ fn sparse(va: u64, size: u64) -> RawOp<'static> {
 #[test]
 fn gpu_accesses_follow_binds_through_huge_small_and_sparse_mappings() {
     let (gpu, hw) = gpu();
-    let mut pool = VmPool::new(hw.clone(), 48, 1 << 48, SparseLayout::Shared).unwrap();
-    let mut args = drm_panthor_vm_create::default();
-    pool.create(&mut args).unwrap();
-    let vm_ref = pool.get(args.id).unwrap();
+    let (_pool, vm_ref) = vm_on(&hw, 2);
     let mut vm = vm_ref.lock();
-    vm.activate(2).unwrap();
 
     let huge = Shared::try_new(Bo {
         backing: Backing::alloc(&hw, 2 * SZ_2M).unwrap(),
@@ -227,12 +233,8 @@ fn cs_copy_through_huge_sparse_and_small_mappings() {
     use panthor_sim::device::GpuAs;
 
     let (gpu, hw) = gpu();
-    let mut pool = VmPool::new(hw.clone(), 48, 1 << 48, SparseLayout::Shared).unwrap();
-    let mut args = drm_panthor_vm_create::default();
-    pool.create(&mut args).unwrap();
-    let vm_ref = pool.get(args.id).unwrap();
+    let (_pool, vm_ref) = vm_on(&hw, 1);
     let mut vm = vm_ref.lock();
-    vm.activate(1).unwrap();
     let bo = |size| {
         Shared::try_new(Bo {
             backing: Backing::alloc(&hw, size).unwrap(),
