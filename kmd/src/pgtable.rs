@@ -70,16 +70,20 @@ impl PageList {
         self.len += 1;
     }
 
-    /// Takes a page and zeroes it.
-    pub fn pop(&mut self, hw: &dyn Hardware) -> Option<PhysAddr> {
+    /// Unlinks the first page (its contents are the link, not zeroed).
+    fn take_head(&mut self, hw: &dyn Hardware) -> Option<PhysAddr> {
         let pa = self.head?;
-        let next = hw.read_u64(pa);
-        self.head = if next == 0 {
-            None
-        } else {
-            Some(PhysAddr(next))
+        self.head = match hw.read_u64(pa) {
+            0 => None,
+            next => Some(PhysAddr(next)),
         };
         self.len -= 1;
+        Some(pa)
+    }
+
+    /// Takes a page and zeroes it.
+    pub fn pop(&mut self, hw: &dyn Hardware) -> Option<PhysAddr> {
+        let pa = self.take_head(hw)?;
         hw.zero_pages(pa, 1);
         Some(pa)
     }
@@ -101,26 +105,14 @@ impl PageList {
                 }
             }
         }
-        while let Some(pa) = added.head {
-            added.head = match hw.read_u64(pa) {
-                0 => None,
-                n => Some(PhysAddr(n)),
-            };
-            added.len -= 1;
-            self.push(hw, pa);
-        }
+        self.append(hw, &mut added);
         Ok(())
     }
 
     /// Returns pages to the allocator until at most `keep` remain.
     pub fn trim_to(&mut self, hw: &dyn Hardware, keep: u64) {
         while self.len > keep {
-            let Some(pa) = self.head else { break };
-            self.head = match hw.read_u64(pa) {
-                0 => None,
-                n => Some(PhysAddr(n)),
-            };
-            self.len -= 1;
+            let Some(pa) = self.take_head(hw) else { break };
             hw.free_pages(pa, 1);
         }
     }
@@ -131,12 +123,7 @@ impl PageList {
 
     /// Moves every page of `other` to this list.
     pub fn append(&mut self, hw: &dyn Hardware, other: &mut PageList) {
-        while let Some(pa) = other.head {
-            other.head = match hw.read_u64(pa) {
-                0 => None,
-                n => Some(PhysAddr(n)),
-            };
-            other.len -= 1;
+        while let Some(pa) = other.take_head(hw) {
             self.push(hw, pa);
         }
     }

@@ -14,7 +14,7 @@ use panthor_kmd::pgtable::SparseLayout;
 use panthor_kmd::shim::Shared;
 use panthor_kmd::uapi::*;
 use panthor_kmd::vm::{BindOp, Vm};
-use panthor_sim::cs::{Condition, CsBuilder, CsState, Outcome};
+use panthor_sim::cs::{CsBuilder, CsState, Outcome};
 use panthor_sim::device::{GpuAs, VirtualMali};
 
 const LEN: u64 = 16 << 20;
@@ -71,16 +71,7 @@ fn map(vm: &mut Vm, hw: &Arc<dyn Hardware>, kind: &str, va: u64) {
 
 fn copy_stream(src: u64, dst: u64) -> Vec<u8> {
     let mut b = CsBuilder::new();
-    b.mov48(0, src).mov48(2, dst).mov32(4, (LEN / 64) as u32);
-    let top = b.new_label();
-    b.bind(top);
-    b.load_multiple(16, 0xffff, 0, 0)
-        .wait(1)
-        .store_multiple(16, 0xffff, 2, 0);
-    b.add64(0, 0, 64)
-        .add64(2, 2, 64)
-        .add32(4, 4, -1)
-        .branch_to(Condition::Nequal, 4, top);
+    b.copy(src, dst, LEN as u32);
     b.finish_bytes().unwrap()
 }
 

@@ -229,7 +229,7 @@ fn everything_is_returned_when_files_and_vms_go() {
 /// tables say, sparse ones in the dummy, cyclically.
 #[test]
 fn cs_copy_through_huge_sparse_and_small_mappings() {
-    use panthor_sim::cs::{Condition, CsBuilder, CsState, Outcome};
+    use panthor_sim::cs::{CsBuilder, CsState, Outcome};
     use panthor_sim::device::GpuAs;
 
     let (gpu, hw) = gpu();
@@ -282,21 +282,9 @@ fn cs_copy_through_huge_sparse_and_small_mappings() {
     gpu.mem
         .write_bytes(src.backing.lookup(0).unwrap().0 .0, &pattern);
 
-    let copy = |b: &mut CsBuilder, from: u64, to: u64| {
-        b.mov48(0, from).mov48(2, to).mov32(4, (len / 64) as u32);
-        let top = b.new_label();
-        b.bind(top);
-        b.load_multiple(16, 0xffff, 0, 0)
-            .wait(1)
-            .store_multiple(16, 0xffff, 2, 0);
-        b.add64(0, 0, 64)
-            .add64(2, 2, 64)
-            .add32(4, 4, -1)
-            .branch_to(Condition::Nequal, 4, top);
-    };
     let mut b = CsBuilder::new();
-    copy(&mut b, src_va, sparse_va);
-    copy(&mut b, sparse_va + 7 * SZ_2M, dst_va); // read back through an alias
+    b.copy(src_va, sparse_va, len as u32);
+    b.copy(sparse_va + 7 * SZ_2M, dst_va, len as u32); // read back through an alias
     let stream = b.finish_bytes().unwrap();
     gpu.mem
         .write_bytes(code.backing.lookup(0).unwrap().0 .0, &stream);

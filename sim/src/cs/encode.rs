@@ -530,6 +530,22 @@ impl CsBuilder {
         }
     }
 
+    /// A copy loop of `bytes` (a non-zero multiple of 64) from GPU VA `src`
+    /// to `dst`, 64 bytes an iteration: the transfer lowering a driver uses.
+    /// Clobbers d0 (source), d2 (destination), r4 (count) and r16..r31.
+    pub fn copy(&mut self, src: u64, dst: u64, bytes: u32) -> &mut Self {
+        self.mov48(0, src).mov48(2, dst).mov32(4, bytes / 64);
+        let top = self.new_label();
+        self.bind(top);
+        self.load_multiple(16, 0xffff, 0, 0)
+            .wait(1)
+            .store_multiple(16, 0xffff, 2, 0)
+            .add64(0, 0, 64)
+            .add64(2, 2, 64)
+            .add32(4, 4, -1)
+            .branch_to(Condition::Nequal, 4, top)
+    }
+
     /// `SYNC_ADD32 [d(addr)], r(data)`.
     pub fn sync_add32(
         &mut self,

@@ -426,10 +426,10 @@ impl CsState {
                 // No caches in front of simulated memory: nothing to clean.
                 reg32(va, flush_id)?;
             }
-            Instr::SyncAdd32(s) => self.sync32(mem, va, &s, true)?,
-            Instr::SyncSet32(s) => self.sync32(mem, va, &s, false)?,
-            Instr::SyncAdd64(s) => self.sync64(mem, va, &s, true)?,
-            Instr::SyncSet64(s) => self.sync64(mem, va, &s, false)?,
+            Instr::SyncAdd32(s) => self.sync_update(mem, va, &s, true, false)?,
+            Instr::SyncSet32(s) => self.sync_update(mem, va, &s, false, false)?,
+            Instr::SyncAdd64(s) => self.sync_update(mem, va, &s, true, true)?,
+            Instr::SyncSet64(s) => self.sync_update(mem, va, &s, false, true)?,
             Instr::SyncWait32(s) => return self.sync_wait_op(mem, va, &s, false),
             Instr::SyncWait64(s) => return self.sync_wait_op(mem, va, &s, true),
             Instr::Unsupported { opcode } => return Err(CsFault::Unsupported { va, opcode }),
@@ -506,52 +506,38 @@ impl CsState {
         Ok(())
     }
 
-    fn sync32(
+    /// SYNC_ADD/SET on a 32-bit (`wide == false`) or 64-bit sync object.
+    fn sync_update(
         &mut self,
         mem: &mut dyn CsMemory,
         va: u64,
         s: &SyncUpdate,
         add: bool,
+        wide: bool,
     ) -> Result<(), CsFault> {
-        let (a, d) = (reg64(va, s.addr)?, reg32(va, s.data)?);
+        let a = reg64(va, s.addr)?;
         let obj = self.get64(a);
-        if obj % 4 != 0 {
+        let size = if wide { 8 } else { 4 };
+        if obj % size != 0 {
             return Err(CsFault::MisalignedSync { va, addr: obj });
         }
-        let mut v = self.regs[d];
-        if add {
-            v = v.wrapping_add(mem.read_u32(obj).map_err(CsFault::Memory)?);
+        if wide {
+            let mut v = self.get64(reg64(va, s.data)?);
+            if add {
+                v = v.wrapping_add(mem.read_u64(obj).map_err(CsFault::Memory)?);
+            }
+            mem.write_u64(obj, v).map_err(CsFault::Memory)?;
+        } else {
+            let mut v = self.regs[reg32(va, s.data)?];
+            if add {
+                v = v.wrapping_add(mem.read_u32(obj).map_err(CsFault::Memory)?);
+            }
+            mem.write_u32(obj, v).map_err(CsFault::Memory)?;
         }
-        mem.write_u32(obj, v).map_err(CsFault::Memory)?;
         if s.error_propagate {
-            // The stream's error state; execution stops at the first fault,
-            // so it is always NO_FAULT (0) when a sync update runs.
-            mem.write_u32(obj.wrapping_add(4), 0)
-                .map_err(CsFault::Memory)?;
-        }
-        self.sync_updates += 1;
-        Ok(())
-    }
-
-    fn sync64(
-        &mut self,
-        mem: &mut dyn CsMemory,
-        va: u64,
-        s: &SyncUpdate,
-        add: bool,
-    ) -> Result<(), CsFault> {
-        let (a, d) = (reg64(va, s.addr)?, reg64(va, s.data)?);
-        let obj = self.get64(a);
-        if obj % 8 != 0 {
-            return Err(CsFault::MisalignedSync { va, addr: obj });
-        }
-        let mut v = self.get64(d);
-        if add {
-            v = v.wrapping_add(mem.read_u64(obj).map_err(CsFault::Memory)?);
-        }
-        mem.write_u64(obj, v).map_err(CsFault::Memory)?;
-        if s.error_propagate {
-            mem.write_u32(obj.wrapping_add(8), 0)
+            // The stream's error state, right after the value; execution
+            // stops at the first fault, so it is always NO_FAULT (0) here.
+            mem.write_u32(obj.wrapping_add(size), 0)
                 .map_err(CsFault::Memory)?;
         }
         self.sync_updates += 1;

@@ -608,16 +608,7 @@ const MIB: u32 = 1 << 20;
 /// iteration through r16..r31, d0 = source, d2 = destination, r4 = count.
 fn copy_program(src: u64, dst: u64, bytes: u32) -> Vec<u64> {
     build(|b| {
-        b.mov48(0, src).mov48(2, dst).mov32(4, bytes / 64);
-        let top = b.new_label();
-        b.bind(top);
-        b.load_multiple(16, 0xffff, 0, 0)
-            .wait(1)
-            .store_multiple(16, 0xffff, 2, 0)
-            .add64(0, 0, 64)
-            .add64(2, 2, 64)
-            .add32(4, 4, -1)
-            .branch_to(Condition::Nequal, 4, top);
+        b.copy(src, dst, bytes);
     })
 }
 
