@@ -4,6 +4,7 @@
 //! - [`uapi`]: the `#[repr(C)]` ioctl structs, flags and request codes of
 //!   `panthor_drm.h`, plus the sparse-mapping flag of the seed patch.
 //!   Dependency-free, so the kernel module can include the file by path.
+//! - [`args`]: ioctl arguments whose C arrays are slices here;
 //! - [`errno`]: the [`Errno`] every call fails with.
 //! - [`device`]: [`PanthorFile`], one method per ioctl: the only surface the
 //!   Vulkan driver talks to.
@@ -14,6 +15,7 @@
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
+pub mod args;
 #[cfg(feature = "std")]
 pub mod device;
 pub mod errno;

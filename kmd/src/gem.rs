@@ -9,13 +9,13 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use crate::bo::{Backing, Bo, BoRef};
-use crate::file::VmPool;
 use crate::hw::{Hardware, PAGE_SIZE};
 use crate::shim::{try_push, Shared};
 use crate::uapi::{
     drm_panthor_bo_create, drm_panthor_bo_mmap_offset, DRM_PANTHOR_BO_NO_MMAP,
     DRM_PANTHOR_BO_WB_MMAP,
 };
+use crate::vm_pool::VmPool;
 use crate::Errno;
 
 /// BO flags this kernel side knows (driver 1.7+ adds WB_MMAP).

@@ -254,9 +254,90 @@ pub trait Hardware: Send + Sync {
     fn as_read(&self, as_nr: u32, reg: AsReg) -> u64;
     fn as_write(&self, as_nr: u32, reg: AsReg, value: u64);
 
+    /// Acknowledges `as_nr`'s page fault (MMU_INT_CLEAR): FAULTSTATUS reads
+    /// 0 again and the next fault is latched.
+    fn mmu_irq_clear(&self, as_nr: u32);
+
     /// Flushes (clean + invalidate) the GPU's L2 and load/store caches, as
     /// GPU_CONTROL's cache flush does. Errors when the flush times out.
     fn flush_caches(&self) -> Result<(), HwError>;
+
+    // ----- identification ----------------------------------------------
+
+    /// Reads a GPU_CONTROL identification register.
+    fn gpu_read(&self, reg: crate::gpu_info::GpuReg) -> u32;
+
+    // ----- CSF: the firmware's command-stream interfaces ----------------
+
+    /// What the firmware's global interface advertises.
+    fn csf_interface(&self) -> CsfInterface;
+
+    /// Programs a CS interface (CS_INPUT ring buffer base and size, the
+    /// CSG's address space) and starts it with insert = extract = 0.
+    /// Registers and state of a previous binding are gone.
+    fn cs_bind(&self, slot: CsSlot, ring: CsRing);
+
+    /// Publishes a new insert offset (bytes written to the ring since the
+    /// bind) and rings the doorbell.
+    fn cs_ring_doorbell(&self, slot: CsSlot, insert: u64);
+
+    /// Reads the CS_OUTPUT state.
+    fn cs_status(&self, slot: CsSlot) -> CsStatus;
+
+    /// Stops the interface; when this returns it executes nothing more.
+    fn cs_unbind(&self, slot: CsSlot);
+}
+
+/// Counts the firmware's global interface advertises (`GLB_GROUP_NUM`,
+/// `CSG_STREAM_NUM`, `CS_FEATURES`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CsfInterface {
+    pub csg_slots: u32,
+    pub cs_per_csg: u32,
+    /// `CS_FEATURES`: work registers - 1 in bits 0..8, scoreboards in 8..16.
+    pub cs_features: u32,
+}
+
+impl CsfInterface {
+    pub const fn cs_reg_count(self) -> u32 {
+        (self.cs_features & 0xff) + 1
+    }
+    pub const fn scoreboard_count(self) -> u32 {
+        (self.cs_features >> 8) & 0xff
+    }
+}
+
+/// One command-stream interface: the CSG slot and the stream within it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CsSlot {
+    pub csg: u32,
+    pub cs: u32,
+}
+
+/// A ring buffer as `CS_RINGBUF_BASE` / `CS_RINGBUF_SIZE` and the CSG's AS.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CsRing {
+    pub as_nr: u32,
+    pub base: GpuVa,
+    /// Bytes, a power of two.
+    pub size: u32,
+}
+
+/// A fatal error latched on a CS interface (`CS_FATAL`, `CS_FATAL_INFO`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CsFatal {
+    /// `CS_FATAL.EXCEPTION_TYPE` (the `DRM_PANTHOR_EXCEPTION_*` codes).
+    pub exception_type: u8,
+    /// `CS_FATAL_INFO`: the faulting address or instruction.
+    pub info: u64,
+}
+
+/// CS_OUTPUT: how far the interface got.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CsStatus {
+    /// Bytes of the ring consumed since the bind.
+    pub extract: u64,
+    pub fatal: Option<CsFatal>,
 }
 
 /// The hardware did not do what it was told (a command never finished).

@@ -24,22 +24,33 @@ extern crate alloc;
 #[cfg(any(feature = "std", test))]
 extern crate std;
 
+pub use panthor_uapi::args;
 pub use panthor_uapi::errno::{self, Errno};
 pub use panthor_uapi::uapi;
 
 #[macro_use]
 pub mod diag;
 pub mod bo;
+pub mod csf_ring;
+pub mod device;
+pub mod fence;
 pub mod file;
 pub mod gem;
+pub mod gpu_info;
+pub mod group;
 pub mod hw;
 pub mod lock_region;
 pub mod pgtable;
 pub mod pte;
+pub mod sched;
 pub mod shim;
+pub mod submit;
+pub mod syncobj;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod va;
 pub mod vm;
+pub mod vm_pool;
 #[cfg(test)]
 mod vm_tests;
+pub mod wait;

@@ -8,7 +8,11 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::vec::Vec;
 
-use crate::hw::{AsCommand, AsReg, Hardware, HwError, LockAddr, PhysAddr, PAGE_SIZE};
+use crate::gpu_info::GpuReg;
+use crate::hw::{
+    AsCommand, AsReg, CsRing, CsSlot, CsStatus, CsfInterface, Hardware, HwError, LockAddr,
+    PhysAddr, PAGE_SIZE,
+};
 use crate::shim::AllocError;
 
 const AS_COUNT: u32 = 8;
@@ -34,6 +38,18 @@ struct Inner {
     ases: [AsState; AS_COUNT as usize],
     flushes: u64,
     lock_history: Vec<(u32, u64, u64)>,
+    gpu_regs: HashMap<u32, u32>,
+    cs: HashMap<CsSlot, MockCs>,
+}
+
+/// A CS interface as the mock records it: nothing executes; tests set the
+/// status the kernel side then reads.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MockCs {
+    pub ring: Option<CsRing>,
+    pub insert: u64,
+    pub doorbells: u64,
+    pub status: CsStatus,
 }
 
 /// In-memory hardware. Physical addresses start at 1 GiB so that a zero PA
@@ -100,6 +116,21 @@ impl MockHw {
 
     pub fn cache_flushes(&self) -> u64 {
         self.lock().flushes
+    }
+
+    /// Sets what a GPU_CONTROL register reads as (unset ones read 0).
+    pub fn set_gpu_reg(&self, reg: GpuReg, value: u32) {
+        self.lock().gpu_regs.insert(reg as u32, value);
+    }
+
+    /// What the kernel side did to a CS interface.
+    pub fn cs(&self, slot: CsSlot) -> MockCs {
+        self.lock().cs.get(&slot).copied().unwrap_or_default()
+    }
+
+    /// Sets the CS_OUTPUT state the kernel side will read.
+    pub fn set_cs_status(&self, slot: CsSlot, status: CsStatus) {
+        self.lock().cs.entry(slot).or_default().status = status;
     }
 
     /// Every allocated page, sorted, with its contents (for "nothing
@@ -234,8 +265,58 @@ impl Hardware for MockHw {
         }
     }
 
+    fn mmu_irq_clear(&self, _as_nr: u32) {
+        // The mock never faults.
+    }
+
     fn flush_caches(&self) -> Result<(), HwError> {
         self.lock().flushes += 1;
         Ok(())
+    }
+
+    fn gpu_read(&self, reg: GpuReg) -> u32 {
+        self.lock()
+            .gpu_regs
+            .get(&(reg as u32))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    fn csf_interface(&self) -> CsfInterface {
+        CsfInterface {
+            csg_slots: 8,
+            cs_per_csg: 8,
+            cs_features: 0x85f,
+        }
+    }
+
+    fn cs_bind(&self, slot: CsSlot, ring: CsRing) {
+        let mut g = self.lock();
+        let cs = g.cs.entry(slot).or_default();
+        *cs = MockCs {
+            ring: Some(ring),
+            ..MockCs::default()
+        };
+    }
+
+    fn cs_ring_doorbell(&self, slot: CsSlot, insert: u64) {
+        let mut g = self.lock();
+        let cs = g.cs.entry(slot).or_default();
+        cs.insert = insert;
+        cs.doorbells += 1;
+    }
+
+    fn cs_status(&self, slot: CsSlot) -> CsStatus {
+        self.lock()
+            .cs
+            .get(&slot)
+            .map(|c| c.status)
+            .unwrap_or_default()
+    }
+
+    fn cs_unbind(&self, slot: CsSlot) {
+        if let Some(cs) = self.lock().cs.get_mut(&slot) {
+            cs.ring = None;
+        }
     }
 }

@@ -189,6 +189,9 @@ pub struct Vm {
     dummy: BoRef,
     tables: PageList,
     unusable: bool,
+    /// Kernel objects mapped above the user range (rings, sync objects),
+    /// as sorted (va, size).
+    kernel_vas: alloc::vec::Vec<(u64, u64)>,
 }
 
 impl Vm {
@@ -214,6 +217,7 @@ impl Vm {
             dummy,
             tables: PageList::new(),
             unusable: false,
+            kernel_vas: alloc::vec::Vec::new(),
         })
     }
 
@@ -286,6 +290,51 @@ impl Vm {
         hw.as_write(as_nr, AsReg::TransCfg, TransCfg::unmapped().0);
         as_send_cmd_and_wait(hw, as_nr, AsCommand::Update)?;
         Ok(())
+    }
+
+    // ----- kernel objects -------------------------------------------------
+
+    /// Maps a whole kernel BO (NOEXEC, uncached, like panthor's
+    /// `panthor_kernel_bo_create`) at the lowest free VA of the kernel
+    /// range above the user VA.
+    pub fn map_kernel_bo(&mut self, bo: &BoRef) -> Result<u64, Errno> {
+        let size = bo.size().next_multiple_of(PAGE_SIZE);
+        let limit = 1u64 << self.va_bits;
+        let mut va = self.user_va_range.next_multiple_of(PAGE_SIZE);
+        let mut at = 0;
+        for (i, &(start, len)) in self.kernel_vas.iter().enumerate() {
+            if va + size <= start {
+                break;
+            }
+            va = va.max(start + len);
+            at = i + 1;
+        }
+        if va.checked_add(size).is_none_or(|end| end > limit) {
+            return Err(Errno::ENOMEM);
+        }
+        crate::shim::try_reserve(&mut self.kernel_vas, 1)?;
+        self.bind(&[BindOp::Map {
+            va,
+            size,
+            flags: DRM_PANTHOR_VM_BIND_OP_MAP_NOEXEC | DRM_PANTHOR_VM_BIND_OP_MAP_UNCACHED,
+            bo: bo.clone(),
+            bo_offset: 0,
+        }])
+        .map_err(|e| e.errno)?;
+        self.kernel_vas.insert(at, (va, size));
+        Ok(va)
+    }
+
+    /// Unmaps a kernel BO mapped by [`Vm::map_kernel_bo`].
+    pub fn unmap_kernel_bo(&mut self, va: u64) {
+        let Some(i) = self.kernel_vas.iter().position(|&(s, _)| s == va) else {
+            kwarn!("unmap of kernel VA {va:#x} that is not mapped");
+            return;
+        };
+        let (_, size) = self.kernel_vas.remove(i);
+        if let Err(e) = self.bind(&[BindOp::Unmap { va, size }]) {
+            kwarn!("unmapping kernel VA {va:#x}: {:?}", e.errno);
+        }
     }
 
     // ----- VM_BIND ------------------------------------------------------

@@ -10,7 +10,6 @@ use std::collections::BTreeMap;
 use proptest::prelude::*;
 
 use crate::bo::{Backing, Bo, BoRef};
-use crate::file::VmPool;
 use crate::hw::{Hardware, PhysAddr, PAGE_SIZE, SZ_1G, SZ_2M};
 use crate::pgtable::SparseLayout;
 use crate::pte::Prot;
@@ -18,6 +17,7 @@ use crate::shim::Shared;
 use crate::testing::MockHw;
 use crate::uapi::*;
 use crate::vm::{BindOp, RawOp, Vm};
+use crate::vm_pool::VmPool;
 use crate::Errno;
 
 const NX: u32 = DRM_PANTHOR_VM_BIND_OP_MAP_NOEXEC;
@@ -40,7 +40,7 @@ impl Env {
         Env { mock, hw, pool }
     }
 
-    fn vm(&mut self) -> crate::file::VmRef {
+    fn vm(&mut self) -> crate::vm_pool::VmRef {
         let mut args = drm_panthor_vm_create::default();
         self.pool.create(&mut args).unwrap();
         let vm = self.pool.get(args.id).unwrap();

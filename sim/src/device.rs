@@ -1,13 +1,16 @@
-//! The virtual Mali as a whole: memory + MMU behind the kernel side's
-//! [`Hardware`] trait, and the GPU-side access path ([`GpuAs`]: every
-//! access through the MMU of an address space) that the command-stream
-//! front end uses.
+//! The virtual Mali as a whole: memory, MMU, identification registers and
+//! the CSF front end behind the kernel side's [`Hardware`] trait.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
-use panthor_kmd::hw::{AsReg, Hardware, HwError, PhysAddr, PAGE_SIZE};
+use panthor_kmd::gpu_info::GpuReg;
+use panthor_kmd::hw::{
+    AsReg, CsRing, CsSlot, CsStatus, CsfInterface, Hardware, HwError, PhysAddr, PAGE_SIZE,
+};
 use panthor_kmd::shim::AllocError;
 
+use crate::csf::Csf;
 use crate::memory::PhysMem;
 use crate::mmu::{Access, Fault, Mmu, AS_COUNT};
 
@@ -18,16 +21,23 @@ pub const DEFAULT_MEMORY: u64 = 16 << 30;
 pub struct VirtualMali {
     pub mem: PhysMem,
     pub mmu: Mmu,
+    pub csf: Csf,
     cache_flushes: AtomicU64,
 }
 
 impl VirtualMali {
-    pub fn new(memory: u64) -> std::io::Result<VirtualMali> {
-        Ok(VirtualMali {
+    /// A powered-up GPU with `memory` bytes of physical memory; its
+    /// command-stream front end runs on its own thread until the last
+    /// reference is dropped.
+    pub fn new(memory: u64) -> std::io::Result<Arc<VirtualMali>> {
+        let gpu = Arc::new(VirtualMali {
             mem: PhysMem::new(memory)?,
             mmu: Mmu::new(),
+            csf: Csf::new(crate::gpu_id::CSF_INTERFACE),
             cache_flushes: AtomicU64::new(0),
-        })
+        });
+        gpu.csf.start(Arc::downgrade(&gpu));
+        Ok(gpu)
     }
 
     pub fn cache_flushes(&self) -> u64 {
@@ -108,75 +118,44 @@ impl Hardware for VirtualMali {
         self.mmu.write(as_nr, reg, value)
     }
 
+    fn mmu_irq_clear(&self, as_nr: u32) {
+        self.mmu.take_fault(as_nr);
+    }
+
     fn flush_caches(&self) -> Result<(), HwError> {
         // Memory is coherent in the simulator; the flush is counted so tests
         // can check the kernel side asks for it.
         self.cache_flushes.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
+
+    fn gpu_read(&self, reg: GpuReg) -> u32 {
+        crate::gpu_id::read(reg)
+    }
+
+    fn csf_interface(&self) -> CsfInterface {
+        self.csf.interface()
+    }
+
+    fn cs_bind(&self, slot: CsSlot, ring: CsRing) {
+        self.csf.bind(slot, ring)
+    }
+
+    fn cs_ring_doorbell(&self, slot: CsSlot, insert: u64) {
+        self.csf.doorbell(slot, insert)
+    }
+
+    fn cs_status(&self, slot: CsSlot) -> CsStatus {
+        self.csf.status(slot)
+    }
+
+    fn cs_unbind(&self, slot: CsSlot) {
+        self.csf.unbind(slot)
+    }
 }
 
-/// One address space as the command-stream front end sees it: every access
-/// goes through the MMU (and may wait on a locked region, or fault).
-pub struct GpuAs<'a> {
-    pub gpu: &'a VirtualMali,
-    pub as_nr: u32,
-}
-
-impl GpuAs<'_> {
-    fn pa(&self, va: u64, access: Access) -> Result<u64, crate::cs::MemFault> {
-        self.gpu
-            .mmu
-            .translate(&self.gpu.mem, self.as_nr, va, access)
-            .map_err(|f| crate::cs::MemFault {
-                va: f.va,
-                write: access == Access::Write,
-            })
-    }
-}
-
-impl crate::cs::CsMemory for GpuAs<'_> {
-    fn read_u32(&mut self, va: u64) -> Result<u32, crate::cs::MemFault> {
-        Ok(self.gpu.mem.read_u32(self.pa(va, Access::Read)?))
-    }
-    fn write_u32(&mut self, va: u64, v: u32) -> Result<(), crate::cs::MemFault> {
-        self.gpu.mem.write_u32(self.pa(va, Access::Write)?, v);
-        Ok(())
-    }
-    fn read_u64(&mut self, va: u64) -> Result<u64, crate::cs::MemFault> {
-        Ok(self.gpu.mem.read_u64(self.pa(va, Access::Read)?))
-    }
-    fn write_u64(&mut self, va: u64, v: u64) -> Result<(), crate::cs::MemFault> {
-        self.gpu.mem.write_u64(self.pa(va, Access::Write)?, v);
-        Ok(())
-    }
-    /// One translation per page instead of per word.
-    fn read_u32s(&mut self, va: u64, out: &mut [u32]) -> Result<(), crate::cs::MemFault> {
-        let bytes = 4 * out.len() as u64;
-        if va % 4 != 0 || (va & 0xfff) + bytes > 0x1000 {
-            for (i, o) in out.iter_mut().enumerate() {
-                *o = self.read_u32(va + 4 * i as u64)?;
-            }
-            return Ok(());
-        }
-        let pa = self.pa(va, Access::Read)?;
-        for (i, o) in out.iter_mut().enumerate() {
-            *o = self.gpu.mem.read_u32(pa + 4 * i as u64);
-        }
-        Ok(())
-    }
-    fn write_u32s(&mut self, va: u64, data: &[u32]) -> Result<(), crate::cs::MemFault> {
-        let bytes = 4 * data.len() as u64;
-        if va % 4 != 0 || (va & 0xfff) + bytes > 0x1000 {
-            for (i, &v) in data.iter().enumerate() {
-                self.write_u32(va + 4 * i as u64, v)?;
-            }
-            return Ok(());
-        }
-        let pa = self.pa(va, Access::Write)?;
-        for (i, &v) in data.iter().enumerate() {
-            self.gpu.mem.write_u32(pa + 4 * i as u64, v);
-        }
-        Ok(())
+impl Drop for VirtualMali {
+    fn drop(&mut self) {
+        self.csf.shutdown();
     }
 }

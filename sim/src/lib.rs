@@ -3,10 +3,19 @@
 //! - [`memory`]: physical memory (one memfd), page allocation, CPU views;
 //! - [`mmu`]: address-space registers, table walker, TLB, lock region, faults;
 //! - [`device`]: [`device::VirtualMali`], memory + MMU as the kernel side's hardware;
+//! - [`gpu_as`]: GPU accesses through one address space;
+//! - [`gpu_id`]: the identification registers of a Mali-G610;
+//! - [`csf`]: the CSF front end (CS interfaces running ring buffers);
+//! - [`virtual_device`]: the kernel side on this GPU behind the
+//!   `PanthorFile` trait: the in-process panthor device;
 //! - `cs`: the CSF command-stream instruction set (encoder, decoder,
 //!   interpreter), encodings as on real CSF hardware.
 
 pub mod cs;
+pub mod csf;
 pub mod device;
+pub mod gpu_as;
+pub mod gpu_id;
 pub mod memory;
 pub mod mmu;
+pub mod virtual_device;

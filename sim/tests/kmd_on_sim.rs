@@ -5,25 +5,25 @@
 use std::sync::Arc;
 
 use panthor_kmd::bo::{Backing, Bo};
-use panthor_kmd::file::VmPool;
 use panthor_kmd::hw::{Hardware, PAGE_SIZE, SZ_1G, SZ_2M};
 use panthor_kmd::pgtable::SparseLayout;
 use panthor_kmd::shim::Shared;
 use panthor_kmd::uapi::*;
 use panthor_kmd::vm::RawOp;
+use panthor_kmd::vm_pool::VmPool;
 use panthor_sim::device::VirtualMali;
 use panthor_sim::mmu::{ACCESS_TYPE_WRITE, PERM_FAULT_0, TRANSLATION_FAULT_0};
 
 const SPARSE: u32 = DRM_PANTHOR_VM_BIND_OP_MAP_SPARSE | DRM_PANTHOR_VM_BIND_OP_MAP_NOEXEC;
 
 fn gpu() -> (Arc<VirtualMali>, Arc<dyn Hardware>) {
-    let gpu = Arc::new(VirtualMali::new(1 << 30).unwrap());
+    let gpu = VirtualMali::new(1 << 30).unwrap();
     let hw: Arc<dyn Hardware> = gpu.clone();
     (gpu, hw)
 }
 
 /// A file with one VM, bound to address space `as_nr`.
-fn vm_on(hw: &Arc<dyn Hardware>, as_nr: u32) -> (VmPool, panthor_kmd::file::VmRef) {
+fn vm_on(hw: &Arc<dyn Hardware>, as_nr: u32) -> (VmPool, panthor_kmd::vm_pool::VmRef) {
     let mut pool = VmPool::new(hw.clone(), 48, 1 << 48, SparseLayout::Shared).unwrap();
     let mut args = drm_panthor_vm_create::default();
     pool.create(&mut args).unwrap();
@@ -230,7 +230,7 @@ fn everything_is_returned_when_files_and_vms_go() {
 #[test]
 fn cs_copy_through_huge_sparse_and_small_mappings() {
     use panthor_sim::cs::{CsBuilder, CsState, Outcome};
-    use panthor_sim::device::GpuAs;
+    use panthor_sim::gpu_as::GpuAs;
 
     let (gpu, hw) = gpu();
     let (_pool, vm_ref) = vm_on(&hw, 1);
@@ -291,16 +291,7 @@ fn cs_copy_through_huge_sparse_and_small_mappings() {
 
     let mut cs = CsState::new();
     cs.start(code_va, stream.len() as u32);
-    assert_eq!(
-        cs.run(
-            &mut GpuAs {
-                gpu: &gpu,
-                as_nr: 1
-            },
-            u64::MAX
-        ),
-        Outcome::Done
-    );
+    assert_eq!(cs.run(&mut GpuAs::new(&gpu, 1), u64::MAX), Outcome::Done);
     let mut out = vec![0u8; len as usize];
     for page in 0..16 {
         let (pa, _) = dst.backing.lookup(page * PAGE_SIZE).unwrap();
@@ -329,13 +320,7 @@ fn cs_copy_through_huge_sparse_and_small_mappings() {
         .write_bytes(code.backing.lookup(0).unwrap().0 .0, &stream);
     cs.start(code_va, stream.len() as u32);
     assert!(matches!(
-        cs.run(
-            &mut GpuAs {
-                gpu: &gpu,
-                as_nr: 1
-            },
-            u64::MAX
-        ),
+        cs.run(&mut GpuAs::new(&gpu, 1), u64::MAX),
         Outcome::Fault(_)
     ));
     assert_eq!(

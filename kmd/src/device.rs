@@ -1,0 +1,129 @@
+//! The device: what all open files share (the hardware, the scheduler,
+//! the identification the GPU gave at probe time).
+
+use alloc::sync::Arc;
+
+use crate::gpu_info::{read_csif_info, read_gpu_info, va_bits};
+use crate::pgtable::SparseLayout;
+use crate::sched::Scheduler;
+use crate::shim::Lock;
+use crate::uapi::*;
+use crate::wait::Waiter;
+use crate::Errno;
+
+/// Frequency of the GPU timestamp counter (the SoC's architected timer on
+/// RK3588 boards).
+pub const TIMESTAMP_FREQUENCY: u64 = 24_000_000;
+
+/// Page sizes VM_BIND maps with: 4 KiB pages and 2 MiB blocks.
+pub const PAGE_SIZE_BITMAP: u64 = (1 << 12) | (1 << 21);
+
+/// Room for the largest DEV_QUERY object.
+const QUERY_BUF: usize = 256;
+
+/// One panthor device.
+pub struct Device {
+    pub hw: Arc<dyn Hardware>,
+    pub waiter: Arc<dyn Waiter>,
+    pub sched: Lock<Scheduler>,
+    pub gpu_info: drm_panthor_gpu_info,
+    pub csif_info: drm_panthor_csif_info,
+    pub va_bits: u32,
+    /// How sparse ranges are laid out in page tables (shared tables unless
+    /// a benchmark asks for the seed's layout).
+    pub layout: SparseLayout,
+}
+
+use crate::hw::Hardware;
+
+impl Device {
+    /// Probes the GPU behind `hw`.
+    pub fn new(hw: Arc<dyn Hardware>, waiter: Arc<dyn Waiter>) -> Result<Device, Errno> {
+        let gpu_info = read_gpu_info(&*hw);
+        let csif_info = read_csif_info(hw.csf_interface());
+        let va_bits = va_bits(gpu_info.mmu_features);
+        if !(32..=48).contains(&va_bits) {
+            kwarn!("MMU_FEATURES gives {va_bits} VA bits");
+            return Err(Errno::ENODEV);
+        }
+        let sched = Lock::new(Scheduler::new(hw.clone())?);
+        Ok(Device {
+            hw,
+            waiter,
+            sched,
+            gpu_info,
+            csif_info,
+            va_bits,
+            layout: SparseLayout::Shared,
+        })
+    }
+
+    /// Runs the scheduler once; wakes waiters when anything changed.
+    pub fn tick(&self) -> bool {
+        let progress = self.sched.lock().tick();
+        if progress {
+            self.waiter.wake_all();
+        }
+        progress
+    }
+
+    /// DEV_QUERY. With `out == None` returns the object's size; otherwise
+    /// copies `min(out.len(), size)` bytes, zeroes the rest of `out`, and
+    /// returns the bytes copied. EINVAL for an unknown type.
+    pub fn dev_query(&self, ty: u32, out: Option<&mut [u8]>) -> Result<u32, Errno> {
+        let mut buf = [0u8; QUERY_BUF];
+        let len = match ty {
+            DRM_PANTHOR_DEV_QUERY_GPU_INFO => put(&mut buf, &self.gpu_info),
+            DRM_PANTHOR_DEV_QUERY_CSIF_INFO => put(&mut buf, &self.csif_info),
+            DRM_PANTHOR_DEV_QUERY_TIMESTAMP_INFO => put(&mut buf, &self.timestamp_info()),
+            DRM_PANTHOR_DEV_QUERY_GROUP_PRIORITIES_INFO => put(
+                &mut buf,
+                &drm_panthor_group_priorities_info {
+                    // HIGH and REALTIME need CAP_SYS_NICE or DRM master,
+                    // which an in-process client never has.
+                    allowed_mask: (1 << PANTHOR_GROUP_PRIORITY_LOW)
+                        | (1 << PANTHOR_GROUP_PRIORITY_MEDIUM),
+                    pad: [0; 3],
+                },
+            ),
+            DRM_PANTHOR_DEV_QUERY_MMU_INFO => put(
+                &mut buf,
+                &drm_panthor_mmu_info {
+                    page_size_bitmap: PAGE_SIZE_BITMAP,
+                },
+            ),
+            _ => return Err(Errno::EINVAL),
+        };
+        let Some(out) = out else {
+            return Ok(len as u32);
+        };
+        let n = out.len().min(len);
+        out[..n].copy_from_slice(&buf[..n]);
+        out[n..].fill(0);
+        Ok(n as u32)
+    }
+
+    fn timestamp_info(&self) -> drm_panthor_timestamp_info {
+        let now = self.waiter.now_ns().max(0) as u64;
+        let ticks = (now as u128 * TIMESTAMP_FREQUENCY as u128 / 1_000_000_000) as u64;
+        drm_panthor_timestamp_info {
+            timestamp_frequency: TIMESTAMP_FREQUENCY,
+            current_timestamp: ticks,
+            timestamp_offset: 0,
+            ..Default::default()
+        }
+    }
+}
+
+/// Copies a plain uAPI struct into `buf`; returns its size.
+fn put<T: Copy>(buf: &mut [u8; QUERY_BUF], value: &T) -> usize {
+    let size = core::mem::size_of::<T>();
+    assert!(size <= buf.len(), "query object larger than the buffer");
+    // SAFETY: T is one of the integer-only repr(C) uAPI structs above (any
+    // byte is initialised, pads included since they are explicit fields),
+    // and `size` bytes fit in `buf` (asserted).
+    unsafe {
+        core::ptr::copy_nonoverlapping(value as *const T as *const u8, buf.as_mut_ptr(), size)
+    };
+    size
+}
