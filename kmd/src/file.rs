@@ -255,6 +255,11 @@ impl File {
         Ok(handle)
     }
 
+    /// The group behind a handle (tests and the in-process device).
+    pub fn group(&self, handle: u32) -> Option<crate::group::GroupRef> {
+        self.groups.lock().get(handle)
+    }
+
     pub fn group_destroy(&self, args: &drm_panthor_group_destroy) -> Result<(), Errno> {
         if args.pad != 0 {
             return Err(Errno::EINVAL);

@@ -43,6 +43,8 @@ pub mod lock_region;
 pub mod pgtable;
 pub mod pte;
 pub mod sched;
+#[cfg(test)]
+mod sched_tests;
 pub mod shim;
 pub mod submit;
 pub mod syncobj;

@@ -107,3 +107,30 @@ fn a_submitted_copy_lands_and_signals_its_syncobj() {
     file.group_get_state(&mut state).unwrap();
     assert_eq!(state.state, 0);
 }
+
+#[test]
+fn the_kernel_ring_job_decodes_as_panthors_sequence() {
+    use panthor_kmd::csf_ring::RingJob;
+    use panthor_sim::cs::decode;
+    let words = RingJob {
+        stream_addr: 0x1234_5000,
+        stream_size: 0x180,
+        latest_flush: 5,
+        sync_addr: 0x8000_0010,
+        scratch_reg: 92,
+    }
+    .encode();
+    let text: Vec<String> = words.iter().map(|&w| decode(w).to_string()).collect();
+    assert_eq!(text[0], "MOVE32 r94, #0x5");
+    assert_eq!(
+        text[1],
+        "FLUSH_CACHE2.clean_inv_l2.clean_inv_lsc.invalidate_other r94, #0x0, #0"
+    );
+    assert_eq!(text[2], "MOVE48 d92, #0x12345000");
+    assert_eq!(text[3], "MOVE32 r94, #0x180");
+    assert_eq!(text[5], "CALL d92, r94");
+    assert_eq!(text[6], "MOVE48 d92, #0x80000010");
+    assert_eq!(text[9], "SYNC_ADD64.system.propagate [d92], d94, #0x0, #0");
+    assert_eq!(text[10], "ERROR_BARRIER");
+    assert!(text[11..].iter().all(|t| t == "NOP"));
+}
