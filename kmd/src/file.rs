@@ -207,6 +207,7 @@ impl File {
             for job in jobs {
                 sched.push_bind(job);
             }
+            sched.run_bind_jobs();
         }
         ctx.push_fences();
         self.dev.waiter.wake_all();

@@ -121,7 +121,11 @@ impl Scheduler {
         progress
     }
 
-    fn run_bind_jobs(&mut self) -> bool {
+    /// Runs the queued binds whose dependencies signalled, in order per VM.
+    /// VM_BIND calls it right after queuing, so a bind with nothing to
+    /// wait for is done before the ioctl returns (allowed: asynchronous
+    /// only means it may complete later).
+    pub fn run_bind_jobs(&mut self) -> bool {
         let mut progress = false;
         let mut blocked: Vec<crate::vm::VmId> = Vec::new();
         let mut i = 0;
