@@ -185,8 +185,8 @@ pub trait PanthorFile: Send + Sync {
     fn syncobj_destroy(&self, handle: u32) -> Result<()>;
 
     /// `DRM_IOCTL_SYNCOBJ_WAIT` on binary syncobjs. Returns the index of the
-    /// first signalled handle (0 for an empty list, as Linux 6.12 returns at once). `EINVAL` for unknown flags,
-    /// `ENOENT` for an unknown handle, `EINVAL` for a syncobj with no fence
+    /// first signalled handle (0 at once for an empty list, as Linux 6.12
+    /// does). `EINVAL` for unknown flags, `ENOENT` for an unknown handle, `EINVAL` for a syncobj with no fence
     /// without `WAIT_FOR_SUBMIT`, `ETIME` when the timeout passes.
     fn syncobj_wait(
         &self,
