@@ -60,7 +60,7 @@ impl Device {
 
     /// Runs the scheduler once; wakes waiters when anything changed.
     pub fn tick(&self) -> bool {
-        let progress = self.sched.lock().tick();
+        let progress = self.sched.lock().tick(self.waiter.now_ns());
         if progress {
             self.waiter.wake_all();
         }

@@ -29,9 +29,14 @@ const MAX_QUEUE_PRIORITY: u8 = 15;
 /// Bytes per queue in the group's sync-object array (`panthor_syncobj_64b`).
 const SYNCOBJ_BYTES: u64 = 16;
 
-/// `-EINVAL` / `-ECANCELED` as fence errors.
+/// `-EINVAL` / `-ECANCELED` / `-ETIMEDOUT` as fence errors.
 pub const FENCE_EFAULTED: i32 = -22;
 pub const FENCE_ECANCELED: i32 = -125;
+pub const FENCE_ETIMEDOUT: i32 = -110;
+
+/// `JOB_TIMEOUT_MS`: a queue with work in the ring that makes no progress
+/// for this long times its group out.
+pub const JOB_TIMEOUT_NS: i64 = 5_000_000_000;
 
 /// One submitted job.
 pub struct Job {
@@ -60,6 +65,9 @@ pub struct Queue {
     /// Bytes written to the ring since the queue was last bound to a CS
     /// interface (the insert offset).
     pub insert: u64,
+    /// When the queue last made progress (a job written or finished), in
+    /// the waiter's clock: the job timeout counts from here.
+    pub progress_ns: i64,
 }
 
 impl Queue {
@@ -115,6 +123,7 @@ impl Group {
                     jobs: VecDeque::new(),
                     last_seqno: 0,
                     insert: 0,
+                    progress_ns: 0,
                 });
             }
             Ok::<(), Errno>(())

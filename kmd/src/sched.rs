@@ -20,7 +20,9 @@ use alloc::vec::Vec;
 
 use crate::csf_ring::{RingJob, JOB_BYTES, UNPRESERVED_REGS};
 use crate::fence::{Fence, FenceSet};
-use crate::group::{Group, GroupRef, FENCE_ECANCELED, FENCE_EFAULTED};
+use crate::group::{
+    Group, GroupRef, FENCE_ECANCELED, FENCE_EFAULTED, FENCE_ETIMEDOUT, JOB_TIMEOUT_NS,
+};
 use crate::hw::{AsReg, CsRing, CsfInterface, Hardware};
 use crate::shim::{try_push, AllocError, Shared};
 use crate::vm::BindOp;
@@ -112,12 +114,12 @@ impl Scheduler {
         self.groups.retain(|g| !Shared::ptr_eq(g, group));
     }
 
-    /// One scheduling pass; true when anything changed.
-    pub fn tick(&mut self) -> bool {
+    /// One scheduling pass at time `now_ns`; true when anything changed.
+    pub fn tick(&mut self, now_ns: i64) -> bool {
         let mut progress = self.run_bind_jobs();
         progress |= self.take_mmu_faults();
-        progress |= self.collect();
-        progress |= self.dispatch();
+        progress |= self.collect(now_ns);
+        progress |= self.dispatch(now_ns);
         progress
     }
 
@@ -171,8 +173,8 @@ impl Scheduler {
         progress
     }
 
-    /// Finished jobs and CS faults of resident groups.
-    fn collect(&mut self) -> bool {
+    /// Finished jobs, CS faults and timeouts of resident groups.
+    fn collect(&mut self, now_ns: i64) -> bool {
         let mut progress = false;
         let mut faulted = Vec::new();
         for group in self.csgs.iter().flatten() {
@@ -193,11 +195,22 @@ impl Scheduler {
                 {
                     if let Some(job) = q.jobs.pop_front() {
                         job.done.signal(0);
+                        q.progress_ns = now_ns;
                         progress = true;
                     }
                 }
+                if q.in_flight() != 0 && now_ns - q.progress_ns > JOB_TIMEOUT_NS {
+                    g.timedout = true;
+                }
             }
-            if g.fatal_queues != 0 {
+            if g.timedout {
+                g.cancel_all(FENCE_ETIMEDOUT);
+                drop(g);
+                if faulted.try_reserve(1).is_ok() {
+                    faulted.push(group.clone());
+                }
+                progress = true;
+            } else if g.fatal_queues != 0 {
                 g.cancel_all(FENCE_EFAULTED);
                 drop(g);
                 if faulted.try_reserve(1).is_ok() {
@@ -212,7 +225,7 @@ impl Scheduler {
         progress
     }
 
-    fn dispatch(&mut self) -> bool {
+    fn dispatch(&mut self, now_ns: i64) -> bool {
         let mut progress = false;
         // Higher priority first, then creation order.
         let mut order: Vec<(u8, usize)> = Vec::new();
@@ -235,7 +248,7 @@ impl Scheduler {
             if group.lock().csg.is_none() && !self.make_resident(&group) {
                 continue;
             }
-            progress |= self.write_ready_jobs(&mut group.lock());
+            progress |= self.write_ready_jobs(&mut group.lock(), now_ns);
         }
         progress
     }
@@ -339,7 +352,7 @@ impl Scheduler {
 
     /// Writes every ready job (in queue order) into the rings of a
     /// resident group; true when any was written.
-    fn write_ready_jobs(&self, g: &mut Group) -> bool {
+    fn write_ready_jobs(&self, g: &mut Group, now_ns: i64) -> bool {
         let mut progress = false;
         let scratch_reg = self.iface.cs_reg_count() - UNPRESERVED_REGS;
         for qi in 0..g.queues.len() {
@@ -378,6 +391,7 @@ impl Scheduler {
                 wrote = true;
             }
             if wrote {
+                q.progress_ns = now_ns;
                 self.hw.cs_ring_doorbell(slot, q.insert);
                 progress = true;
             }

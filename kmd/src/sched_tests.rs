@@ -309,3 +309,27 @@ fn group_create_follows_panthors_rules() {
     .unwrap();
     assert_eq!(file.vm(vm).unwrap().lock().vmas().count(), 0);
 }
+
+#[test]
+fn a_queue_without_progress_times_its_group_out() {
+    let (hw, dev, file, vm) = setup();
+    let g = group(&file, vm);
+    let a = file.syncobjs().create(0).unwrap();
+    file.group_submit(g, 0, &[submit(&[sync(a, true)])])
+        .unwrap();
+    let t0 = 1_000_000_000;
+    assert!(dev.sched.lock().tick(t0));
+    // Just under the timeout: still running.
+    dev.sched.lock().tick(t0 + crate::group::JOB_TIMEOUT_NS);
+    assert!(!file.syncobjs().find_fence(a, 0).unwrap().is_signaled());
+    dev.sched.lock().tick(t0 + crate::group::JOB_TIMEOUT_NS + 1);
+    let done = file.syncobjs().find_fence(a, 0).unwrap();
+    assert_eq!(done.error(), -110);
+    let mut state = drm_panthor_group_get_state {
+        group_handle: g,
+        ..Default::default()
+    };
+    file.group_get_state(&mut state).unwrap();
+    assert_eq!(state.state, DRM_PANTHOR_GROUP_STATE_TIMEDOUT);
+    assert!(hw.cs(SLOT0).ring.is_none());
+}
