@@ -15,7 +15,8 @@ use panthor_kmd::shim::Shared;
 use panthor_kmd::uapi::*;
 use panthor_kmd::vm::{BindOp, Vm};
 use panthor_sim::cs::{CsBuilder, CsState, Outcome};
-use panthor_sim::device::{GpuAs, VirtualMali};
+use panthor_sim::device::VirtualMali;
+use panthor_sim::gpu_as::GpuAs;
 
 const LEN: u64 = 16 << 20;
 const PIECE: u64 = 64 << 10;
@@ -80,7 +81,7 @@ fn best_of(n: usize, mut f: impl FnMut() -> Duration) -> Duration {
 }
 
 fn main() {
-    let gpu = Arc::new(VirtualMali::new(2 << 30).unwrap());
+    let gpu = VirtualMali::new(2 << 30).unwrap();
     let hw: Arc<dyn Hardware> = gpu.clone();
     let dummy = bo(&hw, SZ_2M);
     let mut vm = Vm::new(hw.clone(), 48, 1 << 47, dummy, SparseLayout::Shared).unwrap();
@@ -137,10 +138,7 @@ fn main() {
             let t = Instant::now();
             assert_eq!(
                 cs.run(
-                    &mut GpuAs {
-                        gpu: &gpu,
-                        as_nr: 0
-                    },
+                    &mut GpuAs::new(&gpu, 0),
                     u64::MAX
                 ),
                 Outcome::Done

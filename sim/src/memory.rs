@@ -8,8 +8,13 @@
 //!
 //! Allocation hands out 2 MiB frames (aligned, for huge blocks) and 4 KiB
 //! pages carved from frames.
+//!
+//! A [`PhysPage`] is one page, bounds-checked once: an access path that
+//! caches translations (the GPU side's micro-TLBs) keeps one per cached page
+//! and then only checks offsets within it.
 
 use std::io;
+use std::marker::PhantomData;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -44,6 +49,20 @@ pub struct PhysMem {
 unsafe impl Send for PhysMem {}
 // SAFETY: as above.
 unsafe impl Sync for PhysMem {}
+
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn outside_memory(pa: u64, len: u64) -> ! {
+    panic!("physical access {pa:#x}+{len:#x} outside memory")
+}
+
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn unaligned(pa: u64, bits: u32) -> ! {
+    panic!("unaligned {bits}-bit physical access {pa:#x}")
+}
 
 fn last_os_error<T>() -> io::Result<T> {
     Err(io::Error::last_os_error())
@@ -106,6 +125,7 @@ impl PhysMem {
     }
 
     /// True when `[pa, pa + len)` is inside physical memory.
+    #[inline]
     pub fn contains(&self, pa: u64, len: u64) -> bool {
         pa >= PA_BASE
             && pa
@@ -113,38 +133,64 @@ impl PhysMem {
                 .is_some_and(|end| end - PA_BASE <= self.size)
     }
 
+    #[inline(always)]
     fn ptr(&self, pa: u64, len: u64) -> *mut u8 {
-        assert!(
-            self.contains(pa, len),
-            "physical access {pa:#x}+{len:#x} outside memory"
-        );
+        if !self.contains(pa, len) {
+            outside_memory(pa, len);
+        }
         // SAFETY: in bounds of the mapping (checked above).
         unsafe { self.base.as_ptr().add((pa - PA_BASE) as usize) }
     }
 
+    #[inline]
     pub fn read_u64(&self, pa: u64) -> u64 {
-        assert!(pa % 8 == 0, "unaligned 64-bit physical access {pa:#x}");
+        if pa % 8 != 0 {
+            unaligned(pa, 64);
+        }
         // SAFETY: in bounds, 8-byte aligned, and only ever accessed atomically
         // or by plain copies whose races are the GPU program's to order.
         unsafe { AtomicU64::from_ptr(self.ptr(pa, 8) as *mut u64) }.load(Ordering::Relaxed)
     }
 
+    #[inline]
     pub fn write_u64(&self, pa: u64, value: u64) {
-        assert!(pa % 8 == 0, "unaligned 64-bit physical access {pa:#x}");
+        if pa % 8 != 0 {
+            unaligned(pa, 64);
+        }
         // SAFETY: as in read_u64.
         unsafe { AtomicU64::from_ptr(self.ptr(pa, 8) as *mut u64) }.store(value, Ordering::Relaxed)
     }
 
+    #[inline]
     pub fn read_u32(&self, pa: u64) -> u32 {
-        assert!(pa % 4 == 0, "unaligned 32-bit physical access {pa:#x}");
+        if pa % 4 != 0 {
+            unaligned(pa, 32);
+        }
         // SAFETY: in bounds and 4-byte aligned.
         unsafe { AtomicU32::from_ptr(self.ptr(pa, 4) as *mut u32) }.load(Ordering::Relaxed)
     }
 
+    #[inline]
     pub fn write_u32(&self, pa: u64, value: u32) {
-        assert!(pa % 4 == 0, "unaligned 32-bit physical access {pa:#x}");
+        if pa % 4 != 0 {
+            unaligned(pa, 32);
+        }
         // SAFETY: in bounds and 4-byte aligned.
         unsafe { AtomicU32::from_ptr(self.ptr(pa, 4) as *mut u32) }.store(value, Ordering::Relaxed)
+    }
+
+    /// The page at `ppa` (4 KiB aligned), bounds-checked once here so
+    /// that accesses through it only check their offset. Panics like any
+    /// physical access outside memory.
+    #[inline]
+    pub fn page(&self, ppa: u64) -> PhysPage<'_> {
+        assert!(ppa % PAGE_SIZE == 0, "unaligned page {ppa:#x}");
+        PhysPage {
+            // SAFETY: ptr() points into the mapping, whose base is non-null.
+            ptr: unsafe { NonNull::new_unchecked(self.ptr(ppa, PAGE_SIZE)) },
+            ppa,
+            _mem: PhantomData,
+        }
     }
 
     /// Copies bytes out of physical memory.
@@ -297,6 +343,88 @@ impl Drop for PhysMem {
     fn drop(&mut self) {
         // SAFETY: unmaps the mapping made in new(); nothing uses it after drop.
         unsafe { libc::munmap(self.base.as_ptr() as *mut libc::c_void, self.size as usize) };
+    }
+}
+
+/// One 4 KiB page of [`PhysMem`], from [`PhysMem::page`]. Accesses check
+/// their offset against the page, nothing else: the page was checked to be
+/// inside memory when made, and the borrow keeps the mapping alive.
+#[derive(Clone, Copy, Debug)]
+pub struct PhysPage<'a> {
+    /// Start of the page in the simulator's mapping.
+    ptr: NonNull<u8>,
+    ppa: u64,
+    _mem: PhantomData<&'a PhysMem>,
+}
+
+// SAFETY: a PhysPage is a bounds-checked `&PhysMem` for one page, and
+// PhysMem is Send and Sync; its accesses are those PhysMem makes.
+unsafe impl Send for PhysPage<'_> {}
+// SAFETY: as above.
+unsafe impl Sync for PhysPage<'_> {}
+
+impl PhysPage<'_> {
+    /// Pointer to `len` bytes at `off`, `align`-aligned, inside the page.
+    #[inline(always)]
+    fn at(self, off: u64, len: u64, align: u64) -> *mut u8 {
+        if off % align != 0 {
+            unaligned(self.ppa.wrapping_add(off), 8 * align as u32);
+        }
+        if len > PAGE_SIZE || off > PAGE_SIZE - len {
+            outside_memory(self.ppa.wrapping_add(off), len);
+        }
+        // SAFETY: off + len <= PAGE_SIZE (checked above), and the whole page
+        // is inside the mapping (checked by PhysMem::page).
+        unsafe { self.ptr.as_ptr().add(off as usize) }
+    }
+
+    #[inline(always)]
+    pub fn read_u64(self, off: u64) -> u64 {
+        // SAFETY: in the page, 8-byte aligned; accessed atomically as in
+        // PhysMem::read_u64.
+        unsafe { AtomicU64::from_ptr(self.at(off, 8, 8) as *mut u64) }.load(Ordering::Relaxed)
+    }
+
+    #[inline(always)]
+    pub fn write_u64(self, off: u64, value: u64) {
+        // SAFETY: as in read_u64.
+        unsafe { AtomicU64::from_ptr(self.at(off, 8, 8) as *mut u64) }
+            .store(value, Ordering::Relaxed)
+    }
+
+    #[inline(always)]
+    pub fn read_u32(self, off: u64) -> u32 {
+        // SAFETY: in the page, 4-byte aligned; accessed atomically as in
+        // PhysMem::read_u32.
+        unsafe { AtomicU32::from_ptr(self.at(off, 4, 4) as *mut u32) }.load(Ordering::Relaxed)
+    }
+
+    #[inline(always)]
+    pub fn write_u32(self, off: u64, value: u32) {
+        // SAFETY: as in read_u32.
+        unsafe { AtomicU32::from_ptr(self.at(off, 4, 4) as *mut u32) }
+            .store(value, Ordering::Relaxed)
+    }
+
+    /// Reads consecutive 32-bit words at `off` (4-byte aligned, inside the
+    /// page) with one check and one copy.
+    #[inline(always)]
+    pub fn read_u32s(self, off: u64, out: &mut [u32]) {
+        let src = self.at(off, 4 * out.len() as u64, 4) as *const u32;
+        // SAFETY: the range is inside the page (checked by at()) and `out`
+        // is host memory; a plain copy, as PhysMem::read_bytes makes. (A
+        // full LOAD_MULTIPLE's constant length inlines to four moves.)
+        unsafe { std::ptr::copy_nonoverlapping(src, out.as_mut_ptr(), out.len()) }
+    }
+
+    /// Writes consecutive 32-bit words at `off` (4-byte aligned, inside the
+    /// page) with one check and one copy.
+    #[inline(always)]
+    pub fn write_u32s(self, off: u64, data: &[u32]) {
+        let dst = self.at(off, 4 * data.len() as u64, 4) as *mut u32;
+        // SAFETY: the range is inside the page (checked by at()); a plain
+        // copy, as PhysMem::write_bytes makes.
+        unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), dst, data.len()) }
     }
 }
 

@@ -7,7 +7,16 @@
 //! commands invalidate (a kernel that forgets a flush sees stale
 //! translations), the lock region (accesses inside it wait for UNLOCK), and
 //! faults latched in FAULTSTATUS/FAULTADDRESS.
+//!
+//! Each address space also publishes a [`Generation`]: a counter every AS
+//! command bumps. An access path may keep a private micro-TLB of
+//! translations it got from [`Mmu::translate_entry`] and use them without
+//! taking the slot's lock for as long as the generation they were filled
+//! under is current (see `gpu_as.rs`). Every command that can drop a TLB
+//! entry, lock a region or change the active tables is a command, so such a
+//! cache never outlives what the TLB itself would answer.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 
 use panthor_kmd::hw::{AsCommand, AsReg, LockAddr, TransCfg};
@@ -68,10 +77,50 @@ const TLB_ENTRIES: usize = 256;
 #[derive(Clone, Copy)]
 struct TlbEntry {
     vpn: u64,
+    page: Translation,
+}
+
+/// What the TLB knows about one 4 KiB page: where it is and what it allows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Translation {
     /// Physical page address.
-    ppa: u64,
-    readonly: bool,
-    noexec: bool,
+    pub ppa: u64,
+    pub readonly: bool,
+    pub noexec: bool,
+}
+
+impl Translation {
+    /// True when the page allows `access`.
+    #[inline(always)]
+    pub const fn permits(self, access: Access) -> bool {
+        match access {
+            Access::Read => true,
+            Access::Write => !self.readonly,
+            Access::Execute => !self.noexec,
+        }
+    }
+}
+
+/// The command generation of one address space: read without locking,
+/// bumped only by [`Mmu::write`] of a command. Equal values mean no command
+/// ran in between, so no TLB entry was dropped and no region was locked.
+#[derive(Clone, Copy)]
+pub struct Generation<'a>(&'a AtomicU64);
+
+impl Generation<'_> {
+    #[inline(always)]
+    pub fn current(self) -> u64 {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+/// A successful translation with the generation it was made under: the
+/// page may be reused for other accesses until that generation changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Translated {
+    pub pa: u64,
+    pub page: Translation,
+    pub generation: u64,
 }
 
 /// The configuration UPDATE latched.
@@ -109,11 +158,13 @@ impl AsState {
 struct AsSlot {
     state: Mutex<AsState>,
     unlocked: Condvar,
+    /// Bumped with `state` locked by every AS command (see [`Generation`]).
+    generation: AtomicU64,
 }
 
 /// The MMU: one slot per address space.
 pub struct Mmu {
-    slots: Vec<AsSlot>,
+    slots: [AsSlot; AS_COUNT as usize],
 }
 
 impl Default for Mmu {
@@ -124,25 +175,31 @@ impl Default for Mmu {
 
 impl Mmu {
     pub fn new() -> Mmu {
-        let slots = (0..AS_COUNT)
-            .map(|_| AsSlot {
-                state: Mutex::new(AsState {
-                    tlb: vec![None; TLB_ENTRIES],
+        let slots = std::array::from_fn(|_| AsSlot {
+            state: Mutex::new(AsState {
+                tlb: vec![None; TLB_ENTRIES],
+                transcfg: TransCfg::unmapped().0,
+                active: Active {
+                    root: 0,
                     transcfg: TransCfg::unmapped().0,
-                    active: Active {
-                        root: 0,
-                        transcfg: TransCfg::unmapped().0,
-                    },
-                    ..Default::default()
-                }),
-                unlocked: Condvar::new(),
-            })
-            .collect();
+                },
+                ..Default::default()
+            }),
+            unlocked: Condvar::new(),
+            generation: AtomicU64::new(0),
+        });
         Mmu { slots }
     }
 
+    #[inline(always)]
     fn slot(&self, as_nr: u32) -> &AsSlot {
         &self.slots[as_nr as usize % self.slots.len()]
+    }
+
+    /// The command generation of `as_nr`, for lock-free reuse of
+    /// translations from [`Mmu::translate_entry`].
+    pub fn generation(&self, as_nr: u32) -> Generation<'_> {
+        Generation(&self.slot(as_nr).generation)
     }
 
     fn lock(&self, as_nr: u32) -> MutexGuard<'_, AsState> {
@@ -177,6 +234,10 @@ impl Mmu {
             AsReg::LockAddr => s.lockaddr = value,
             AsReg::Command => {
                 s.commands += 1;
+                // Before any effect, in the same critical section: a reader
+                // that still sees the old value is ordered before this
+                // command, one that sees the new value takes the lock.
+                slot.generation.fetch_add(1, Ordering::Release);
                 match AsCommand::from_raw(value as u32) {
                     Some(AsCommand::Update) => {
                         s.active = Active {
@@ -232,6 +293,18 @@ impl Mmu {
         va: u64,
         access: Access,
     ) -> Result<u64, Fault> {
+        self.translate_entry(mem, as_nr, va, access).map(|t| t.pa)
+    }
+
+    /// [`Mmu::translate`], also returning the page's TLB entry and the
+    /// generation current while it was looked up (the slot's lock held).
+    pub fn translate_entry(
+        &self,
+        mem: &PhysMem,
+        as_nr: u32,
+        va: u64,
+        access: Access,
+    ) -> Result<Translated, Fault> {
         let slot = self.slot(as_nr);
         let mut s = self.lock(as_nr);
         while s.locked.is_some_and(|r| r.contains(va)) {
@@ -244,17 +317,17 @@ impl Mmu {
             _ => walk(mem, s.active, va).inspect(|e| s.tlb[idx] = Some(*e)),
         };
         let result = entry.and_then(|e| {
-            let denied = match access {
-                Access::Write => e.readonly,
-                Access::Execute => e.noexec,
-                Access::Read => false,
-            };
             // Permission faults are reported at the leaf's level; the TLB
             // keeps 4 KiB entries, so level 3 is what it knows.
-            if denied {
-                Err(PERM_FAULT_0 + 3)
+            if e.page.permits(access) {
+                Ok(Translated {
+                    pa: e.page.ppa | (va & 0xfff),
+                    page: e.page,
+                    // Only commands change it, and they need the lock we hold.
+                    generation: slot.generation.load(Ordering::Relaxed),
+                })
             } else {
-                Ok(e.ppa | (va & 0xfff))
+                Err(PERM_FAULT_0 + 3)
             }
         });
         result.map_err(|exception| {
@@ -306,9 +379,11 @@ fn walk(mem: &PhysMem, active: Active, va: u64) -> Result<TlbEntry, u32> {
         let pa = (desc & ADDR & !span_mask) | (va & span_mask & !0xfff);
         return Ok(TlbEntry {
             vpn: va >> 12,
-            ppa: pa,
-            readonly: desc & (1 << 7) != 0,
-            noexec: desc & (1 << 54) != 0,
+            page: Translation {
+                ppa: pa,
+                readonly: desc & (1 << 7) != 0,
+                noexec: desc & (1 << 54) != 0,
+            },
         });
     }
     Err(TRANSLATION_FAULT_0 + 3)

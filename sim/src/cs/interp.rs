@@ -21,6 +21,14 @@ pub trait CsMemory {
     /// `va` is 8-byte aligned.
     fn write_u64(&mut self, va: u64, v: u64) -> Result<(), MemFault>;
 
+    /// Fetches the instruction word at `va` (8-byte aligned): a read like
+    /// [`CsMemory::read_u64`], which it is by default. Separate so that a
+    /// memory can keep instruction-side state apart (a fetch micro-TLB).
+    #[inline]
+    fn fetch_u64(&mut self, va: u64) -> Result<u64, MemFault> {
+        self.read_u64(va)
+    }
+
     /// Reads `out.len()` consecutive 32-bit words from `va` (at most 16).
     /// On a fault, returns the first failing word's fault; `out` may then be
     /// partly filled. Override for speed; the default reads word by word.
@@ -28,6 +36,18 @@ pub trait CsMemory {
         for (i, o) in out.iter_mut().enumerate() {
             *o = self.read_u32(va.wrapping_add(4 * i as u64))?;
         }
+        Ok(())
+    }
+
+    /// Reads the 16 consecutive 32-bit words at `va` a full LOAD_MULTIPLE
+    /// loads. Unlike [`CsMemory::read_u32s`], `out` is left unchanged on a
+    /// fault, so it may be the destination registers themselves. Override
+    /// for speed; the default reads into a temporary first.
+    #[inline]
+    fn read_u32x16(&mut self, va: u64, out: &mut [u32; 16]) -> Result<(), MemFault> {
+        let mut tmp = [0; 16];
+        self.read_u32s(va, &mut tmp)?;
+        *out = tmp;
         Ok(())
     }
 
@@ -112,10 +132,12 @@ enum Status {
     Faulted(CsFault),
 }
 
-enum Flow {
-    Next,
-    Moved,
+/// Why an instruction did not complete (its `Ok` is the next PC). A fault
+/// is recorded in the status where it is raised ([`CsState::fault_at`]),
+/// which keeps this, and the hot loop's result, two words wide.
+enum Stop {
     Blocked,
+    Faulted,
 }
 
 /// One command-stream interface: the register file, the current buffer and
@@ -297,6 +319,13 @@ impl CsState {
         Outcome::Fault(f)
     }
 
+    /// Records the fault an instruction stops on.
+    #[cold]
+    fn fault_at(&mut self, f: CsFault) -> Stop {
+        self.status = Status::Faulted(f);
+        Stop::Faulted
+    }
+
     /// Returns from finished buffers; true when the top level has finished.
     #[inline]
     fn unwind(&mut self) -> bool {
@@ -313,58 +342,92 @@ impl CsState {
         false
     }
 
-    /// Executes up to `budget` instructions.
-    pub fn run(&mut self, mem: &mut dyn CsMemory, budget: u64) -> Outcome {
+    /// Executes up to `budget` instructions. Generic so that a concrete
+    /// memory's accesses inline into the loop; `&mut dyn CsMemory` works too.
+    pub fn run<M: CsMemory + ?Sized>(&mut self, mem: &mut M, budget: u64) -> Outcome {
         match self.status {
             Status::Idle | Status::Done => return Outcome::Done,
             Status::Faulted(f) => return Outcome::Fault(f),
             Status::Running => {}
         }
+        // The program counter stays in a local for the whole loop (a store
+        // and reload per instruction would sit on its critical path) and is
+        // written back on every way out.
         let mut left = budget;
-        loop {
-            if self.pc == self.end && self.unwind() {
-                self.status = Status::Done;
-                return Outcome::Done;
+        let mut pc = self.pc;
+        let outcome = loop {
+            if pc == self.end {
+                self.pc = pc;
+                if self.unwind() {
+                    self.status = Status::Done;
+                    return self.finish(budget - left, Outcome::Done);
+                }
+                pc = self.pc;
             }
             if left == 0 {
-                return Outcome::BudgetExhausted;
+                break Outcome::BudgetExhausted;
             }
-            let va = self.pc;
-            let word = match mem.read_u64(va) {
+            let word = match mem.fetch_u64(pc) {
                 Ok(w) => w,
-                Err(e) => return self.stop(CsFault::Memory(e)),
+                Err(e) => break self.stop(CsFault::Memory(e)),
             };
-            match self.execute(mem, va, word) {
-                Ok(Flow::Next) => self.pc = va + 8,
-                Ok(Flow::Moved) => {}
-                Ok(Flow::Blocked) => return Outcome::Blocked,
-                Err(f) => return self.stop(f),
+            match self.execute(mem, pc, word) {
+                Ok(next) => pc = next,
+                Err(Stop::Blocked) => break Outcome::Blocked,
+                Err(Stop::Faulted) => match self.status {
+                    Status::Faulted(f) => break Outcome::Fault(f),
+                    _ => unreachable!("Stop::Faulted comes with a recorded fault"),
+                },
             }
-            self.retired += 1;
             left -= 1;
-        }
+        };
+        // Stopped at `pc`: the next instruction, or the blocked or faulting one.
+        self.pc = pc;
+        self.finish(budget - left, outcome)
+    }
+
+    /// Counts the instructions a `run` completed (each took one unit of its
+    /// budget).
+    fn finish(&mut self, completed: u64, outcome: Outcome) -> Outcome {
+        self.retired += completed;
+        outcome
     }
 
     #[inline(always)]
-    fn execute(&mut self, mem: &mut dyn CsMemory, va: u64, word: u64) -> Result<Flow, CsFault> {
+    fn execute<M: CsMemory + ?Sized>(
+        &mut self,
+        mem: &mut M,
+        va: u64,
+        word: u64,
+    ) -> Result<u64, Stop> {
+        // `?` for operand checks and accesses: records the fault in the
+        // status and stops the instruction with the thin `Stop::Faulted`.
+        macro_rules! check {
+            ($e:expr) => {
+                match $e {
+                    Ok(v) => v,
+                    Err(f) => return Err(self.fault_at(f)),
+                }
+            };
+        }
         match decode(word) {
             Instr::Nop | Instr::ErrorBarrier => {}
             // In order: every scoreboard entry is already drained.
             Instr::Wait { .. } => {}
             Instr::Move48 { dst, imm } => {
-                let d = reg64(va, dst)?;
+                let d = check!(reg64(va, dst));
                 self.set64(d, imm);
             }
             Instr::Move32 { dst, imm } => {
-                let d = reg32(va, dst)?;
+                let d = check!(reg32(va, dst));
                 self.regs[d] = imm;
             }
             Instr::AddImm32 { dst, src, imm } => {
-                let (d, s) = (reg32(va, dst)?, reg32(va, src)?);
+                let (d, s) = (check!(reg32(va, dst)), check!(reg32(va, src)));
                 self.regs[d] = self.regs[s].wrapping_add(imm as u32);
             }
             Instr::AddImm64 { dst, src, imm } => {
-                let (d, s) = (reg64(va, dst)?, reg64(va, src)?);
+                let (d, s) = (check!(reg64(va, dst)), check!(reg64(va, src)));
                 let v = self.get64(s).wrapping_add(imm as i64 as u64);
                 self.set64(d, v);
             }
@@ -373,75 +436,74 @@ impl CsState {
                 mask,
                 addr,
                 offset,
-            } => self.load_multiple(mem, va, base, mask, addr, offset)?,
+            } => check!(self.load_multiple(mem, va, base, mask, addr, offset)),
             Instr::StoreMultiple {
                 base,
                 mask,
                 addr,
                 offset,
-            } => self.store_multiple(mem, va, base, mask, addr, offset)?,
+            } => check!(self.store_multiple(mem, va, base, mask, addr, offset)),
             Instr::Branch { cond, reg, offset } => {
                 if cond != Condition::Always {
-                    let r = reg32(va, reg)?;
+                    let r = check!(reg32(va, reg));
                     if !cond.test_signed_zero(self.regs[r]) {
-                        return Ok(Flow::Next);
+                        return Ok(va + 8);
                     }
                 }
                 let target = va
                     .wrapping_add(8)
                     .wrapping_add((offset as i64 as u64).wrapping_mul(8));
                 if target < self.start || target > self.end {
-                    return Err(CsFault::BranchOutOfRange { va, target });
+                    return Err(self.fault_at(CsFault::BranchOutOfRange { va, target }));
                 }
-                self.pc = target;
-                return Ok(Flow::Moved);
+                return Ok(target);
             }
             Instr::Call { addr, len } => {
-                let (a, l) = (reg64(va, addr)?, reg32(va, len)?);
+                let (a, l) = (check!(reg64(va, addr)), check!(reg32(va, len)));
                 if self.depth == MAX_CALL_DEPTH {
-                    return Err(CsFault::CallStackOverflow);
+                    return Err(self.fault_at(CsFault::CallStackOverflow));
                 }
                 let (target, size) = (self.get64(a), self.regs[l] as u64);
-                let end = buffer(va, target, size)?;
+                let end = check!(buffer(va, target, size));
                 self.frames[self.depth] = Frame {
                     ret: va + 8,
                     start: self.start,
                     end: self.end,
                 };
                 self.depth += 1;
-                self.pc = target;
                 self.start = target;
                 self.end = end;
-                return Ok(Flow::Moved);
+                return Ok(target);
             }
             Instr::Jump { addr, len } => {
-                let (a, l) = (reg64(va, addr)?, reg32(va, len)?);
+                let (a, l) = (check!(reg64(va, addr)), check!(reg32(va, len)));
                 let (target, size) = (self.get64(a), self.regs[l] as u64);
-                self.end = buffer(va, target, size)?;
-                self.pc = target;
+                self.end = check!(buffer(va, target, size));
                 self.start = target;
-                return Ok(Flow::Moved);
+                return Ok(target);
             }
             Instr::FlushCache2 { flush_id, .. } => {
                 // No caches in front of simulated memory: nothing to clean.
-                reg32(va, flush_id)?;
+                check!(reg32(va, flush_id));
             }
-            Instr::SyncAdd32(s) => self.sync_update(mem, va, &s, true, false)?,
-            Instr::SyncSet32(s) => self.sync_update(mem, va, &s, false, false)?,
-            Instr::SyncAdd64(s) => self.sync_update(mem, va, &s, true, true)?,
-            Instr::SyncSet64(s) => self.sync_update(mem, va, &s, false, true)?,
+            Instr::SyncAdd32(s) => check!(self.sync_update(mem, va, &s, true, false)),
+            Instr::SyncSet32(s) => check!(self.sync_update(mem, va, &s, false, false)),
+            Instr::SyncAdd64(s) => check!(self.sync_update(mem, va, &s, true, true)),
+            Instr::SyncSet64(s) => check!(self.sync_update(mem, va, &s, false, true)),
             Instr::SyncWait32(s) => return self.sync_wait_op(mem, va, &s, false),
             Instr::SyncWait64(s) => return self.sync_wait_op(mem, va, &s, true),
-            Instr::Unsupported { opcode } => return Err(CsFault::Unsupported { va, opcode }),
-            Instr::Invalid => return Err(CsFault::InvalidInstruction { va, word }),
+            Instr::Unsupported { opcode } => {
+                return Err(self.fault_at(CsFault::Unsupported { va, opcode }))
+            }
+            Instr::Invalid => return Err(self.fault_at(CsFault::InvalidInstruction { va, word })),
         }
-        Ok(Flow::Next)
+        Ok(va + 8)
     }
 
     #[inline(always)]
-    fn load_multiple(
+    fn load_multiple<M: CsMemory + ?Sized>(
         &mut self,
-        mem: &mut dyn CsMemory,
+        mem: &mut M,
         va: u64,
         base: u8,
         mask: u16,
@@ -449,11 +511,34 @@ impl CsState {
         offset: i16,
     ) -> Result<(), CsFault> {
         let a = reg64(va, addr)?;
+        let at = self.get64(a).wrapping_add(offset as i64 as u64);
+        if mask == 0xffff {
+            // The usual full tuple, all constant sizes, read straight into
+            // the registers: read_u32x16 leaves them untouched on a fault.
+            let (b, _) = tuple(va, base, 0xffff)?;
+            // Always Some: tuple() checked that 16 registers follow `b`.
+            if let Some(regs) = self.regs[b..].first_chunk_mut::<16>() {
+                return mem.read_u32x16(at, regs).map_err(CsFault::Memory);
+            }
+        }
+        self.load_partial(mem, va, base, mask, at)
+    }
+
+    /// LOAD_MULTIPLE of another mask than the full one: out of line, so the
+    /// copy loop's code stays small.
+    #[inline(never)]
+    fn load_partial<M: CsMemory + ?Sized>(
+        &mut self,
+        mem: &mut M,
+        va: u64,
+        base: u8,
+        mask: u16,
+        at: u64,
+    ) -> Result<(), CsFault> {
         let (b, n) = tuple(va, base, mask)?;
         if n == 0 {
             return Ok(());
         }
-        let at = self.get64(a).wrapping_add(offset as i64 as u64);
         // Read everything first: a fault leaves the registers untouched.
         let mut tmp = [0u32; 16];
         if (mask as u32 + 1) & mask as u32 == 0 {
@@ -477,9 +562,9 @@ impl CsState {
     }
 
     #[inline(always)]
-    fn store_multiple(
+    fn store_multiple<M: CsMemory + ?Sized>(
         &mut self,
-        mem: &mut dyn CsMemory,
+        mem: &mut M,
         va: u64,
         base: u8,
         mask: u16,
@@ -487,11 +572,32 @@ impl CsState {
         offset: i16,
     ) -> Result<(), CsFault> {
         let a = reg64(va, addr)?;
+        let at = self.get64(a).wrapping_add(offset as i64 as u64);
+        if mask == 0xffff {
+            // The usual full tuple, all constant sizes.
+            let (b, _) = tuple(va, base, 0xffff)?;
+            // Always Some: tuple() checked that 16 registers follow `b`.
+            if let Some(regs) = self.regs[b..].first_chunk::<16>() {
+                return mem.write_u32s(at, regs).map_err(CsFault::Memory);
+            }
+        }
+        self.store_partial(mem, va, base, mask, at)
+    }
+
+    /// STORE_MULTIPLE of another mask than the full one, out of line.
+    #[inline(never)]
+    fn store_partial<M: CsMemory + ?Sized>(
+        &mut self,
+        mem: &mut M,
+        va: u64,
+        base: u8,
+        mask: u16,
+        at: u64,
+    ) -> Result<(), CsFault> {
         let (b, n) = tuple(va, base, mask)?;
         if n == 0 {
             return Ok(());
         }
-        let at = self.get64(a).wrapping_add(offset as i64 as u64);
         if (mask as u32 + 1) & mask as u32 == 0 {
             mem.write_u32s(at, &self.regs[b..b + n])
                 .map_err(CsFault::Memory)?;
@@ -507,9 +613,10 @@ impl CsState {
     }
 
     /// SYNC_ADD/SET on a 32-bit (`wide == false`) or 64-bit sync object.
-    fn sync_update(
+    #[inline(never)]
+    fn sync_update<M: CsMemory + ?Sized>(
         &mut self,
-        mem: &mut dyn CsMemory,
+        mem: &mut M,
         va: u64,
         s: &SyncUpdate,
         add: bool,
@@ -544,32 +651,20 @@ impl CsState {
         Ok(())
     }
 
-    fn sync_wait_op(
+    #[inline(never)]
+    fn sync_wait_op<M: CsMemory + ?Sized>(
         &mut self,
-        mem: &mut dyn CsMemory,
+        mem: &mut M,
         va: u64,
         s: &SyncWait,
         wide: bool,
-    ) -> Result<Flow, CsFault> {
-        let a = reg64(va, s.addr)?;
-        let obj = self.get64(a);
-        let (value, reference) = if wide {
-            let d = reg64(va, s.data)?;
-            if obj % 8 != 0 {
-                return Err(CsFault::MisalignedSync { va, addr: obj });
-            }
-            (mem.read_u64(obj).map_err(CsFault::Memory)?, self.get64(d))
-        } else {
-            let d = reg32(va, s.data)?;
-            if obj % 4 != 0 {
-                return Err(CsFault::MisalignedSync { va, addr: obj });
-            }
-            let v = mem.read_u32(obj).map_err(CsFault::Memory)?;
-            (v as u64, self.regs[d] as u64)
-        };
+    ) -> Result<u64, Stop> {
+        let (obj, value, reference) = self
+            .sync_wait_operands(mem, va, s, wide)
+            .map_err(|f| self.fault_at(f))?;
         if s.cond.test_unsigned(value, reference) {
             self.sync_wait = None;
-            Ok(Flow::Next)
+            Ok(va + 8)
         } else {
             self.sync_wait = Some(SyncWaitStatus {
                 instr_va: va,
@@ -578,7 +673,34 @@ impl CsState {
                 cond: s.cond,
                 wide,
             });
-            Ok(Flow::Blocked)
+            Err(Stop::Blocked)
+        }
+    }
+
+    /// The sync object's address, its value and the reference value.
+    fn sync_wait_operands<M: CsMemory + ?Sized>(
+        &mut self,
+        mem: &mut M,
+        va: u64,
+        s: &SyncWait,
+        wide: bool,
+    ) -> Result<(u64, u64, u64), CsFault> {
+        let a = reg64(va, s.addr)?;
+        let obj = self.get64(a);
+        if wide {
+            let d = reg64(va, s.data)?;
+            if obj % 8 != 0 {
+                return Err(CsFault::MisalignedSync { va, addr: obj });
+            }
+            let v = mem.read_u64(obj).map_err(CsFault::Memory)?;
+            Ok((obj, v, self.get64(d)))
+        } else {
+            let d = reg32(va, s.data)?;
+            if obj % 4 != 0 {
+                return Err(CsFault::MisalignedSync { va, addr: obj });
+            }
+            let v = mem.read_u32(obj).map_err(CsFault::Memory)?;
+            Ok((obj, v as u64, self.regs[d] as u64))
         }
     }
 }
