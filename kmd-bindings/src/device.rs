@@ -247,7 +247,7 @@ pub trait PanthorFile: Send + Sync {
     /// `DRM_IOCTL_PANTHOR_DEV_QUERY`. With `out == None` returns the size of
     /// the queried object; otherwise copies `min(out.len(), size)` bytes and
     /// returns that count (bytes past the object are zeroed). `EINVAL` for
-    /// an unknown type.
+    /// an unknown type or a buffer shorter than the object's first version.
     fn dev_query(&self, ty: u32, out: Option<&mut [u8]>) -> Result<u32>;
 
     /// `DRM_IOCTL_PANTHOR_VM_CREATE`: fills `id` and `user_va_range`.
@@ -282,7 +282,8 @@ pub trait PanthorFile: Send + Sync {
     fn bo_create(&self, args: &mut drm_panthor_bo_create) -> Result<()>;
 
     /// `DRM_IOCTL_PANTHOR_BO_MMAP_OFFSET`: fills `offset`. `EINVAL` for
-    /// non-zero pad or a `NO_MMAP` BO, `ENOENT` for an unknown handle.
+    /// non-zero pad, `ENOENT` for an unknown handle, `EPERM` for a
+    /// `NO_MMAP` BO.
     fn bo_mmap_offset(&self, args: &mut drm_panthor_bo_mmap_offset) -> Result<()>;
 
     /// `mmap(2)` of this file at an offset from [`Self::bo_mmap_offset`],

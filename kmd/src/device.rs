@@ -97,6 +97,9 @@ impl Device {
         let Some(out) = out else {
             return Ok(len as u32);
         };
+        if out.len() < min_size(ty) {
+            return Err(Errno::EINVAL);
+        }
         let n = out.len().min(len);
         out[..n].copy_from_slice(&buf[..n]);
         out[n..].fill(0);
@@ -112,6 +115,23 @@ impl Device {
             timestamp_offset: 0,
             ..Default::default()
         }
+    }
+}
+
+/// `PANTHOR_UOBJ_MIN_SIZE`: the size of an object's first version (up to
+/// its last mandatory field); a smaller user buffer is refused.
+fn min_size(ty: u32) -> usize {
+    use core::mem::{offset_of, size_of};
+    match ty {
+        DRM_PANTHOR_DEV_QUERY_GPU_INFO => offset_of!(drm_panthor_gpu_info, tiler_present) + 8,
+        DRM_PANTHOR_DEV_QUERY_CSIF_INFO => size_of::<drm_panthor_csif_info>(),
+        DRM_PANTHOR_DEV_QUERY_TIMESTAMP_INFO => {
+            offset_of!(drm_panthor_timestamp_info, current_timestamp) + 8
+        }
+        DRM_PANTHOR_DEV_QUERY_GROUP_PRIORITIES_INFO => {
+            size_of::<drm_panthor_group_priorities_info>()
+        }
+        _ => size_of::<drm_panthor_mmu_info>(),
     }
 }
 

@@ -3,10 +3,11 @@
 //! Handles are small integers, the lowest free one from 1 (as DRM's idr
 //! gives them). A handle holds one reference to its BO; VMAs hold others, so
 //! closing a handle never unmaps anything. Mmap offsets are fake file offsets
-//! from DRM's range (starting at 4 GiB), stable per BO.
+//! from DRM's range (starting at 4 GiB), stable per BO, unique across files.
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use crate::bo::{Backing, Bo, BoRef};
 use crate::hw::{Hardware, PAGE_SIZE};
@@ -24,6 +25,19 @@ pub const BO_FLAGS: u32 = DRM_PANTHOR_BO_NO_MMAP | DRM_PANTHOR_BO_WB_MMAP;
 /// `DRM_FILE_PAGE_OFFSET_START << PAGE_SHIFT`: where fake mmap offsets begin.
 pub const MMAP_OFFSET_START: u64 = 1 << 32;
 
+/// The next free fake offset. DRM hands offsets out per device, so one
+/// file can never map another's BO by guessing; a process-wide counter is
+/// the same guarantee for every device in the process.
+static NEXT_MMAP_OFFSET: AtomicU64 = AtomicU64::new(MMAP_OFFSET_START);
+
+fn alloc_mmap_offset(size: u64) -> Result<u64, Errno> {
+    NEXT_MMAP_OFFSET
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |o| {
+            o.checked_add(size)
+        })
+        .map_err(|_| Errno::ENOSPC)
+}
+
 struct Handle {
     bo: BoRef,
     mmap_offset: Option<u64>,
@@ -33,7 +47,6 @@ struct Handle {
 pub struct Handles {
     hw: Arc<dyn Hardware>,
     slots: Vec<Option<Handle>>,
-    next_offset: u64,
 }
 
 impl Handles {
@@ -41,7 +54,6 @@ impl Handles {
         Handles {
             hw,
             slots: Vec::new(),
-            next_offset: MMAP_OFFSET_START,
         }
     }
 
@@ -143,11 +155,14 @@ impl Handles {
             .get_mut(i)
             .and_then(Option::as_mut)
             .ok_or(Errno::ENOENT)?;
+        // Since "drm/panthor: Don't create a file offset for NO_MMAP BOs".
+        if h.bo.flags & DRM_PANTHOR_BO_NO_MMAP != 0 {
+            return Err(Errno::EPERM);
+        }
         let offset = match h.mmap_offset {
             Some(o) => o,
             None => {
-                let o = self.next_offset;
-                self.next_offset = o.checked_add(h.bo.size()).ok_or(Errno::ENOSPC)?;
+                let o = alloc_mmap_offset(h.bo.size())?;
                 h.mmap_offset = Some(o);
                 o
             }
@@ -157,19 +172,31 @@ impl Handles {
     }
 
     /// What `mmap(offset, len)` of the file maps: the BO and the byte offset
-    /// in it. EINVAL when no BO starts at or contains the range, or the BO
-    /// was created with NO_MMAP.
+    /// in it (always 0). EINVAL when no BO of this file starts at `offset`
+    /// or `len` passes its end; EACCES for an offset another file was given.
     pub fn mmap_target(&self, offset: u64, len: u64) -> Result<(BoRef, u64), Errno> {
         for h in self.slots.iter().flatten() {
             let Some(start) = h.mmap_offset else { continue };
             let size = h.bo.size();
-            if offset >= start && offset - start < size {
-                let inner = offset - start;
-                if len == 0 || len > size - inner || h.bo.flags & DRM_PANTHOR_BO_NO_MMAP != 0 {
+            // DRM looks mmap offsets up exactly: a mapping starts at a BO's
+            // offset, never inside it.
+            if offset == start {
+                if len == 0 || len > size {
                     return Err(Errno::EINVAL);
                 }
-                return Ok((h.bo.clone(), inner));
+                return Ok((h.bo.clone(), 0));
             }
+        }
+        // An offset handed to some other file: DRM refuses it with EACCES
+        // (drm_vma_node_is_allowed). Offsets are never reused, so this also
+        // covers a BO already freed, which DRM would call EINVAL.
+        let handed_out = NEXT_MMAP_OFFSET.load(Ordering::Relaxed);
+        let inside_ours = self.slots.iter().flatten().any(|h| {
+            h.mmap_offset
+                .is_some_and(|start| offset > start && offset - start < h.bo.size())
+        });
+        if !inside_ours && (MMAP_OFFSET_START..handed_out).contains(&offset) {
+            return Err(Errno::EACCES);
         }
         Err(Errno::EINVAL)
     }
@@ -303,7 +330,12 @@ mod tests {
         assert!(first >= MMAP_OFFSET_START && first % PAGE_SIZE == 0);
         h.mmap_offset(&mut off).unwrap();
         assert_eq!(off.offset, first);
-        assert_eq!(h.mmap_target(first + 4096, 4096).unwrap().1, 4096);
+        assert_eq!(h.mmap_target(first, 4096).unwrap().1, 0);
+        assert_eq!(
+            h.mmap_target(first + 4096, 4096).err(),
+            Some(Errno::EINVAL),
+            "a mapping starts at the BO's offset"
+        );
         assert_eq!(h.mmap_target(first, 3 * 4096).err(), Some(Errno::EINVAL));
         let mut bad = drm_panthor_bo_mmap_offset {
             handle: 99,
@@ -320,11 +352,10 @@ mod tests {
             handle: n.handle,
             ..Default::default()
         };
-        h.mmap_offset(&mut offn).unwrap();
         assert_eq!(
-            h.mmap_target(offn.offset, 4096).err(),
-            Some(Errno::EINVAL),
-            "NO_MMAP BOs cannot be mapped"
+            h.mmap_offset(&mut offn),
+            Err(Errno::EPERM),
+            "NO_MMAP BOs get no mmap offset"
         );
     }
 }

@@ -171,7 +171,11 @@ pub fn user_va_range(
     if range == 0 || (args.user_va_range != 0 && args.user_va_range > range) {
         return Err(Errno::EINVAL);
     }
-    Ok(range)
+    // The kernel keeps a power-of-two range at the top for its objects and
+    // gives user space everything below it: asking for 4 GiB of a 48-bit
+    // space leaves 2^48 - 2^47 = 2^47 to the user.
+    let kernel = 1u64 << (63 - (full - range).leading_zeros());
+    Ok(full - kernel)
 }
 
 /// One GPU virtual address space.

@@ -91,14 +91,22 @@ impl VmPool {
             .map(|(_, vm)| vm.clone())
     }
 
-    /// VM_DESTROY: the id is gone at once; the VM lives on while referenced.
+    /// VM_DESTROY: the id is gone at once and every user mapping with it
+    /// (as `panthor_vm_destroy` unmaps the range), so work still running on
+    /// the VM faults instead of writing to BOs; the VM itself lives on while
+    /// referenced.
     pub fn destroy(&mut self, id: u32) -> Result<(), Errno> {
         let i = self
             .vms
             .iter()
             .position(|(i, _)| *i == id)
             .ok_or(Errno::EINVAL)?;
-        self.vms.swap_remove(i);
+        let (_, vm) = self.vms.swap_remove(i);
+        let mut vm = vm.lock();
+        let size = vm.user_va_range();
+        if let Err(e) = vm.bind(&[crate::vm::BindOp::Unmap { va: 0, size }]) {
+            kwarn!("VM_DESTROY: unmapping the user range failed: {:?}", e.errno);
+        }
         Ok(())
     }
 
