@@ -136,13 +136,7 @@ fn main() {
             let mut cs = CsState::new();
             cs.start(code_va, stream.len() as u32);
             let t = Instant::now();
-            assert_eq!(
-                cs.run(
-                    &mut GpuAs::new(&gpu, 0),
-                    u64::MAX
-                ),
-                Outcome::Done
-            );
+            assert_eq!(cs.run(&mut GpuAs::new(&gpu, 0), u64::MAX), Outcome::Done);
             t.elapsed()
         });
         rates.push(gbps(t));
