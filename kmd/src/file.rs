@@ -346,8 +346,15 @@ impl File {
                     .try_reserve(jobs.len())
                     .map_err(|_| Errno::ENOMEM)?;
             }
+            // The group may have died since the checks above: its new jobs
+            // complete at once with -ECANCELED, as panthor's run_job does.
+            let can_run = g.can_run();
             for (q, job) in jobs {
-                g.queues[q].jobs.push_back(job);
+                if can_run {
+                    g.queues[q].jobs.push_back(job);
+                } else {
+                    job.done.signal(crate::group::FENCE_ECANCELED);
+                }
             }
         }
         ctx.push_fences();

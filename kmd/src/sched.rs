@@ -274,8 +274,29 @@ impl Scheduler {
             }
         };
         let vm = group.lock().vm.clone();
-        let Some(as_nr) = self.address_space_for(&vm) else {
-            return false;
+        let as_nr = match self.address_space_for(&vm) {
+            Some(a) => a,
+            None => {
+                // Every AS is held by resident groups: idle ones give theirs up.
+                let mut idle: Vec<GroupRef> = Vec::new();
+                if idle.try_reserve(self.csgs.len()).is_err() {
+                    return false;
+                }
+                idle.extend(
+                    self.csgs
+                        .iter()
+                        .flatten()
+                        .filter(|g| !g.lock().busy())
+                        .cloned(),
+                );
+                for g in &idle {
+                    self.evict(g);
+                }
+                match self.address_space_for(&vm) {
+                    Some(a) => a,
+                    None => return false,
+                }
+            }
         };
         self.ases[as_nr].users += 1;
         self.csgs[csg] = Some(group.clone());

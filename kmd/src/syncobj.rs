@@ -196,14 +196,7 @@ impl Syncobj {
                 link.ctx = head.ctx;
             }
             other => {
-                if let Some(head) = other {
-                    kwarn!(
-                        "syncobj: timeline point {point} is not above the last point {}; \
-                         it now covers every point up to {}",
-                        head.point,
-                        head.point
-                    );
-                }
+                // Linux only logs this at debug level: user space may do it.
                 link.point = other.as_ref().map_or(point, |h| h.point.max(point));
                 link.prev_point = 0;
                 self.contexts = self.contexts.wrapping_add(1);
@@ -1045,9 +1038,7 @@ mod tests {
         let s = Syncobjs::new();
         let t = s.create(0).unwrap();
         s.timeline_signal(&w, &[t], &[5]).unwrap();
-        let warnings = crate::diag::warning_count();
         let f = attach_point(&s, t, 3);
-        assert!(crate::diag::warning_count() > warnings);
         // Renumbered to 5, in a new context: nothing reached until it signals.
         assert_eq!(query(&s, t, QUERY_LAST_SUBMITTED), 5);
         assert_eq!(query(&s, t, 0), 0);

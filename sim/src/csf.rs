@@ -282,7 +282,9 @@ fn fatal_of(gpu: &VirtualMali, as_nr: u32, f: CsFault) -> CsFatal {
         CsFault::CallStackOverflow => (CS_CALL_STACK_OVERFLOW, 0),
         CsFault::InvalidRegister { va, .. } => (CS_INSTR_INVALID, va),
         CsFault::BadBuffer { addr, .. } => (INSTR_INVALID_PC, addr),
-        CsFault::MisalignedSync { addr, .. } => (DATA_INVALID_FAULT, addr),
+        CsFault::MisalignedSync { addr, .. } | CsFault::MisalignedAccess { addr, .. } => {
+            (DATA_INVALID_FAULT, addr)
+        }
         CsFault::BranchOutOfRange { target, .. } => (INSTR_INVALID_PC, target),
     };
     CsFatal {

@@ -346,7 +346,9 @@ impl PanthorFile for VirtualFile {
         if offset % 4096 != 0 || len == 0 {
             return Err(Errno::EINVAL);
         }
-        let len = (len as u64).next_multiple_of(4096);
+        let len = (len as u64)
+            .checked_next_multiple_of(4096)
+            .ok_or(Errno::EINVAL)?;
         let (bo, inner) = self.file.mmap_target(offset, len)?;
         let end = inner + len;
         let mut ranges: Vec<(PhysAddr, u64)> = Vec::new();

@@ -83,6 +83,8 @@ pub enum CsFault {
     /// A sync object not naturally aligned (4 bytes for 32-bit objects, 8
     /// for 64-bit ones).
     MisalignedSync { va: u64, addr: u64 },
+    /// A LOAD/STORE_MULTIPLE address that is not 4-byte aligned.
+    MisalignedAccess { va: u64, addr: u64 },
     /// A taken `BRANCH` leaving the current buffer (the target may equal the
     /// buffer's end, which returns from it).
     BranchOutOfRange { va: u64, target: u64 },
@@ -512,6 +514,9 @@ impl CsState {
     ) -> Result<(), CsFault> {
         let a = reg64(va, addr)?;
         let at = self.get64(a).wrapping_add(offset as i64 as u64);
+        if at % 4 != 0 {
+            return Err(CsFault::MisalignedAccess { va, addr: at });
+        }
         if mask == 0xffff {
             // The usual full tuple, all constant sizes, read straight into
             // the registers: read_u32x16 leaves them untouched on a fault.
@@ -573,6 +578,9 @@ impl CsState {
     ) -> Result<(), CsFault> {
         let a = reg64(va, addr)?;
         let at = self.get64(a).wrapping_add(offset as i64 as u64);
+        if at % 4 != 0 {
+            return Err(CsFault::MisalignedAccess { va, addr: at });
+        }
         if mask == 0xffff {
             // The usual full tuple, all constant sizes.
             let (b, _) = tuple(va, base, 0xffff)?;
