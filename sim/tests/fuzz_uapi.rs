@@ -20,7 +20,10 @@
 //! - a CS stream that faults makes its group FATAL_FAULT, and its out-fence
 //!   still signals;
 //! - the kernel side raises no warning ([`panthor_kmd::diag`]: warnings
-//!   are kernel bugs, and nothing here misuses the kernel's internal API).
+//!   are kernel bugs, and nothing here misuses the kernel's internal API);
+//! - a second open file of the device, used with the first file's handles
+//!   and mmap offsets, running its own GPU work, or closed with that work
+//!   in flight, changes nothing the first file observes.
 //!
 //! GPU work runs concurrently with the fuzzer, so until everything submitted
 //! has completed ("settled", see [`Fuzz::settle`]) the oracle allows what
@@ -37,7 +40,8 @@
 //!
 //! Environment: `FUZZ_SEED` (default [`DEFAULT_SEED`]), `FUZZ_INPUTS`
 //! (default [`DEFAULT_INPUTS`]), `FUZZ_KEEP_GOING=1` to collect
-//! every finding instead of stopping at the first, `FUZZ_WATCHDOG_S`.
+//! every finding instead of stopping at the first, `FUZZ_TRACE=1` to print
+//! every input and its result, `FUZZ_WATCHDOG_S` (default 300).
 //! For example, with more inputs in an optimised build:
 //! `FUZZ_SEED=7 FUZZ_INPUTS=100000 cargo test --release -p panthor-sim --test fuzz_uapi -- --nocapture`.
 
@@ -131,8 +135,8 @@ enum KnownBug {
     AddressSpaceStarvation,
     /// kmd/src/submit.rs: a job that waits on a point the same submission
     /// signals (in that job or a later one) when the point has no fence yet
-    /// is refused with EINVAL and a kernel warning; panthor adds no
-    /// dependency for it (`drm_sched_job_add_dependency` ignores NULL).
+    /// raised a kernel warning. Linux refuses it with EINVAL too (a
+    /// `drm_WARN_ON(!sig_sync->fence)`), but user input must not warn here.
     WaitOnOwnSignal,
     /// kmd/src/syncobj.rs `add_point`: a timeline point not above the
     /// newest (TIMELINE_SIGNAL, TRANSFER, a job's SIGNAL) raises a kernel
@@ -153,7 +157,7 @@ enum KnownBug {
     /// cancels the jobs it has and the new ones are queued on a dead group,
     /// never run and never cancelled: their fences never signal (and every
     /// job waiting on them hangs). Racy; the fuzzer cannot avoid sending
-    /// it, so without FUZZ_ALL it recognises it (a dead group with pending
+    /// it, so with `all: false` it recognises it (a dead group with pending
     /// jobs), counts it and destroys the group to recover.
     SubmitRacesGroupDeath,
 }
@@ -618,7 +622,8 @@ struct Stats {
     by_call: BTreeMap<&'static str, (u64, u64, BTreeMap<String, u64>)>,
     warnings: BTreeMap<&'static str, u64>,
     skipped: BTreeMap<KnownBug, u64>,
-    cs: BTreeMap<String, u64>,
+    /// How CS inputs ended, and setup that could not be done.
+    outcomes: BTreeMap<String, u64>,
     settles: u64,
     deep_compares: u64,
     /// Time spent per kind of input.
@@ -778,6 +783,21 @@ fn sanitize(w: u64, loads: bool) -> u64 {
     }
 }
 
+/// A second open file of the same device (another process, for the
+/// kernel): a VM with a BO mapped at [`OTHER_VA`], a group on it and a
+/// syncobj, so that the first file's handle numbers name objects here too.
+/// Nothing done through it may change what the first file observes.
+struct OtherFile {
+    file: VirtualFile,
+    vm: u32,
+    group: u32,
+    bo: u32,
+    syncobj: u32,
+}
+
+/// Where the second file maps its BO.
+const OTHER_VA: u64 = 0x100_0000;
+
 // ---------------------------------------------------------------------------
 // The fuzzer
 // ---------------------------------------------------------------------------
@@ -786,6 +806,7 @@ struct Fuzz {
     rng: Rng,
     seed: u64,
     budget: u64,
+    /// Send the inputs of [`KnownBug`] (all fixed, so always on).
     all: bool,
     keep_going: bool,
     /// FUZZ_TRACE=1: every input and its result on stderr.
@@ -793,6 +814,8 @@ struct Fuzz {
     file: VirtualFile,
     model: Model,
     rig: Option<Rig>,
+    /// A second open file of the device, opened on first use.
+    other: Option<OtherFile>,
     /// Nothing submitted is still pending (see the module comment).
     settled: bool,
     /// VMs with asynchronous binds queued since the last settle.
@@ -829,6 +852,7 @@ impl Fuzz {
             file,
             model: Model::default(),
             rig: None,
+            other: None,
             settled: true,
             binding_vms: HashSet::new(),
             stats: Stats::default(),
@@ -1079,12 +1103,14 @@ impl Fuzz {
             findings,
             file,
             rig,
+            other,
             ..
         } = self;
         // The device goes away cleanly with work, mappings and groups
-        // around: the rig's mappings first, then the file, then the device
+        // around: the rig's mappings first, then the files, then the device
         // (joined threads; the watchdog catches a hang here too).
         drop(rig);
+        drop(other);
         let dev = file.device().clone();
         drop(file);
         drop(dev);
@@ -1097,7 +1123,7 @@ impl Fuzz {
     }
 
     fn step(&mut self) {
-        const WEIGHTS: [u64; 19] = [
+        const WEIGHTS: [u64; 20] = [
             8,  // bo_create
             3,  // gem_close
             3,  // bo_mmap_offset
@@ -1117,8 +1143,9 @@ impl Fuzz {
             6,  // a CS stream
             1,  // settle
             1,  // version
+            4,  // a second file
         ];
-        const KINDS: [&str; 19] = [
+        const KINDS: [&str; 20] = [
             "bo_create",
             "gem_close",
             "bo_mmap_offset",
@@ -1138,6 +1165,7 @@ impl Fuzz {
             "cs",
             "settle",
             "version",
+            "other file",
         ];
         let kind = self.rng.weighted(&WEIGHTS);
         let start = Instant::now();
@@ -1165,6 +1193,7 @@ impl Fuzz {
             15 => self.unsupported(),
             16 => self.cs_input(),
             17 => self.settle(),
+            19 => self.other_file(),
             _ => {
                 let v = self.call("version", "version()".into(), &[], |f| f.version());
                 if !v.is_ok_and(|v| v.is_panthor_at_least(version::MINOR_MAP_SPARSE)) {
@@ -1216,7 +1245,8 @@ impl Fuzz {
     }
 
     /// A timeline point to signal on `h`, above every point it has and
-    /// every point this input already signals on it (unless FUZZ_ALL).
+    /// every point this input already signals on it (unless `all`, which
+    /// sends unordered points too).
     fn next_point(&mut self, h: u32, used: &mut HashMap<u32, u64>) -> u64 {
         let floor = self.last_point(h).max(used.get(&h).copied().unwrap_or(0));
         let unordered = self.rng.one_in(8);
@@ -2355,7 +2385,8 @@ impl Fuzz {
             src_point <= last
         };
         let flags = match self.rng.below(6) {
-            0 => 1 << self.rng.below(32),
+            // Any bit but WAIT_FOR_SUBMIT's alone (refused at once).
+            0 => 1 << self.rng.pick(&[0, 2, 3, 4, 7, 8, 16, 31]),
             1 if submitted => DRM_SYNCOBJ_WAIT_FOR_SUBMIT_BIT,
             _ => 0,
         };
@@ -2447,6 +2478,255 @@ impl Fuzz {
         if res != Err(Errno::EOPNOTSUPP) {
             self.finding(format!("an unimplemented ioctl returned {res:?}"));
         }
+    }
+
+    // ----- a second file -----------------------------------------------
+
+    fn open_other(&self) -> Result<OtherFile, Errno> {
+        let file = self.file.device().open()?;
+        let mut vm = drm_panthor_vm_create::default();
+        file.vm_create(&mut vm)?;
+        let mut bo = drm_panthor_bo_create {
+            size: PAGE,
+            ..Default::default()
+        };
+        file.bo_create(&mut bo)?;
+        file.vm_bind(
+            vm.id,
+            0,
+            &[VmBindOp {
+                flags: DRM_PANTHOR_VM_BIND_OP_TYPE_MAP,
+                bo_handle: bo.handle,
+                va: OTHER_VA,
+                size: PAGE,
+                ..Default::default()
+            }],
+        )
+        .map_err(|e| e.errno)?;
+        let group = file.group_create(&GroupCreate {
+            queues: &[drm_panthor_queue_create {
+                ringbuf_size: 4096,
+                ..Default::default()
+            }],
+            max_compute_cores: 1,
+            max_fragment_cores: 1,
+            max_tiler_cores: 1,
+            compute_core_mask: self.shader_present,
+            fragment_core_mask: self.shader_present,
+            tiler_core_mask: self.tiler_present,
+            vm_id: vm.id,
+            ..Default::default()
+        })?;
+        let syncobj = file.syncobj_create(DRM_SYNCOBJ_CREATE_SIGNALED)?;
+        Ok(OtherFile {
+            file,
+            vm: vm.id,
+            group,
+            bo: bo.handle,
+            syncobj,
+        })
+    }
+
+    /// One input through the second file: the first file's handles and
+    /// mmap offsets used there, the second file's own GPU work, or closing
+    /// it with that work in flight. Whatever it returns, the first file
+    /// must observe no change.
+    fn other_file(&mut self) {
+        let other = match self.other.take() {
+            Some(o) => o,
+            None => match self.open_other() {
+                Ok(o) => o,
+                Err(e) => {
+                    *self
+                        .stats
+                        .outcomes
+                        .entry(format!("second file not opened ({e:?})"))
+                        .or_default() += 1;
+                    return;
+                }
+            },
+        };
+        let bo = self.pick_bo();
+        let vm = self.pick_vm();
+        let group = self.pick_group();
+        let sync = self.pick_syncobj();
+        let offset = {
+            let known: Vec<u64> = self
+                .model
+                .bos
+                .iter()
+                .filter_map(|b| b.mmap_offset)
+                .collect();
+            if known.is_empty() {
+                edge_u64(&mut self.rng)
+            } else {
+                self.rng.pick(&known)
+            }
+        };
+        let signal = [drm_panthor_sync_op {
+            flags: DRM_PANTHOR_SYNC_OP_HANDLE_TYPE_SYNCOBJ | DRM_PANTHOR_SYNC_OP_SIGNAL,
+            handle: if self.rng.coin() { sync } else { other.syncobj },
+            timeline_value: 0,
+        }];
+        let unmapped = 0x7_0000_0000 + self.rng.below(1 << 16) * PAGE;
+        let mut other = Some(other);
+        let o = &other.as_ref().expect("second file").file;
+        let (other_vm, other_group, other_bo) = {
+            let x = other.as_ref().expect("second file");
+            (x.vm, x.group, x.bo)
+        };
+        let kind = self.rng.below(13);
+        let (what, res): (String, Result<(), Errno>) = {
+            let deep: Vec<u32> = if self.rng.one_in(4) {
+                self.model.vms.iter().map(|v| v.id).collect()
+            } else {
+                vec![vm]
+            };
+            self.note(format!("second file, input {kind}"));
+            let before = self.snapshot(&deep);
+            let (what, res) = match kind {
+                0 => (format!("gem_close({bo})"), o.gem_close(bo)),
+                1 => {
+                    let mut a = drm_panthor_bo_mmap_offset {
+                        handle: bo,
+                        ..Default::default()
+                    };
+                    (format!("bo_mmap_offset({bo})"), o.bo_mmap_offset(&mut a))
+                }
+                2 => {
+                    let r = o.mmap(offset, PAGE as usize).map(drop);
+                    if r.is_ok() {
+                        self.finding(format!(
+                            "the second file mapped the first file's mmap offset {offset:#x}"
+                        ));
+                    }
+                    (format!("mmap({offset:#x})"), r)
+                }
+                3 => (
+                    format!("vm_destroy({vm})"),
+                    o.vm_destroy(&drm_panthor_vm_destroy { id: vm, pad: 0 }),
+                ),
+                4 => (
+                    format!("vm_bind(own VM {other_vm}, map BO {bo} at 0)"),
+                    o.vm_bind(
+                        other_vm,
+                        0,
+                        &[VmBindOp {
+                            flags: DRM_PANTHOR_VM_BIND_OP_TYPE_MAP,
+                            bo_handle: bo,
+                            va: 0,
+                            size: PAGE,
+                            ..Default::default()
+                        }],
+                    )
+                    .map_err(|e| e.errno),
+                ),
+                5 => (
+                    format!("vm_bind(VM {vm}, unmap everything)"),
+                    o.vm_bind(
+                        vm,
+                        0,
+                        &[VmBindOp {
+                            flags: DRM_PANTHOR_VM_BIND_OP_TYPE_UNMAP,
+                            size: 1 << 40,
+                            ..Default::default()
+                        }],
+                    )
+                    .map_err(|e| e.errno),
+                ),
+                6 => (
+                    format!("group_destroy({group})"),
+                    o.group_destroy(&drm_panthor_group_destroy {
+                        group_handle: group,
+                        pad: 0,
+                    }),
+                ),
+                7 => (
+                    format!("group_submit({group}, empty job, {signal:?})"),
+                    o.group_submit(
+                        group,
+                        0,
+                        &[QueueSubmit {
+                            syncs: &signal,
+                            ..Default::default()
+                        }],
+                    ),
+                ),
+                8 => (
+                    format!("syncobj signal/reset/destroy({sync})"),
+                    match self.rng.below(3) {
+                        0 => o.syncobj_signal(&[sync]),
+                        1 => o.syncobj_reset(&[sync]),
+                        _ => o.syncobj_destroy(sync),
+                    },
+                ),
+                9 | 10 => {
+                    // Its own work: a stream of zeroes (NOPs) in its BO,
+                    // or one that faults, signalling its syncobj.
+                    let (addr, size) = if kind == 9 {
+                        (OTHER_VA, PAGE as u32)
+                    } else {
+                        (unmapped, 64)
+                    };
+                    (
+                        format!("own group_submit({addr:#x})"),
+                        o.group_submit(
+                            other_group,
+                            0,
+                            &[QueueSubmit {
+                                stream_addr: addr,
+                                stream_size: size,
+                                syncs: &signal[..1],
+                                ..Default::default()
+                            }],
+                        ),
+                    )
+                }
+                11 => (
+                    format!("own async vm_bind(unmap then map {OTHER_VA:#x})"),
+                    o.vm_bind(
+                        other_vm,
+                        DRM_PANTHOR_VM_BIND_ASYNC,
+                        &[
+                            VmBindOp {
+                                flags: DRM_PANTHOR_VM_BIND_OP_TYPE_UNMAP,
+                                va: OTHER_VA,
+                                size: PAGE,
+                                ..Default::default()
+                            },
+                            VmBindOp {
+                                flags: DRM_PANTHOR_VM_BIND_OP_TYPE_MAP,
+                                bo_handle: other_bo,
+                                va: OTHER_VA,
+                                size: PAGE,
+                                syncs: &signal,
+                                ..Default::default()
+                            },
+                        ],
+                    )
+                    .map_err(|e| e.errno),
+                ),
+                _ => {
+                    // Closed with whatever it has in flight.
+                    drop(other.take());
+                    ("close".to_string(), Ok(()))
+                }
+            };
+            let after = self.snapshot(&deep);
+            self.stats.deep_compares += before.deep.len() as u64;
+            if let Some(diff) = self.diff(&before, &after) {
+                self.finding(format!(
+                    "the second file's {what} ({res:?}) changed what the first file sees:\n{diff}"
+                ));
+            }
+            (what, res)
+        };
+        let name = "second file";
+        self.stats.record(name, res);
+        if self.trace {
+            eprintln!("fuzz #{}: second file {what} -> {res:?}", self.input);
+        }
+        self.other = other;
     }
 
     // ----- settling -----------------------------------------------------
@@ -2616,7 +2896,12 @@ impl Fuzz {
             || vs.state != DRM_PANTHOR_VM_STATE_USABLE
             || f.group_get_state(&mut gs).is_err()
             || gs.state != 0
-            || self.model.group(rig.group).is_none_or(|g| g.vm != rig.vm)
+            // (The handle may name a newer group: any healthy group on
+            // the rig's VM with as many queues will do.)
+            || self
+                .model
+                .group(rig.group)
+                .is_none_or(|g| g.vm != rig.vm || g.queues != rig.queues)
         {
             return false;
         }
@@ -3207,7 +3492,7 @@ impl Fuzz {
             if let Err(e) = self.build_rig() {
                 *self
                     .stats
-                    .cs
+                    .outcomes
                     .entry(format!("rig not built ({e:?})"))
                     .or_default() += 1;
                 return;
@@ -3365,7 +3650,7 @@ impl Fuzz {
                 } else if !vm_usable(&self.file) {
                     self.finding("a valid CS stream made its VM unusable".into());
                 }
-                "valid: completed".to_string()
+                "cs valid: completed".to_string()
             }
             StreamKind::Fault(f) => {
                 if !fatal || gs.fatal_queues != 1 << queue {
@@ -3385,16 +3670,16 @@ impl Fuzz {
                         vm_usable(&self.file)
                     ));
                 }
-                format!("fault {f:?}: FATAL_FAULT")
+                format!("cs fault {f:?}: FATAL_FAULT")
             }
             StreamKind::Random => {
                 if gs.state & !DRM_PANTHOR_GROUP_STATE_FATAL_FAULT != 0 {
                     self.finding(format!("a random CS stream left its group in {gs:?}"));
                 }
-                format!("random: {}", if fatal { "faulted" } else { "completed" })
+                format!("cs random: {}", if fatal { "faulted" } else { "completed" })
             }
         };
-        *self.stats.cs.entry(outcome).or_default() += 1;
+        *self.stats.outcomes.entry(outcome).or_default() += 1;
     }
 }
 
@@ -3436,11 +3721,11 @@ fn summary(seed: u64, r: &Report) -> String {
             errnos.join(", ")
         );
     }
-    for (what, n) in &s.cs {
-        let _ = writeln!(out, "  cs {what}: {n}");
+    for (what, n) in &s.outcomes {
+        let _ = writeln!(out, "  {what}: {n}");
     }
     for (bug, n) in &s.skipped {
-        let _ = writeln!(out, "  inputs hitting known bug {bug:?}: {n}");
+        let _ = writeln!(out, "  inputs shaped like (fixed) bug {bug:?}: {n}");
     }
     for (call, n) in &s.warnings {
         let _ = writeln!(out, "  kernel warnings during {call}: {n}");
