@@ -4,6 +4,7 @@
 use alloc::sync::Arc;
 
 use crate::gpu_info::{read_csif_info, read_gpu_info, va_bits};
+use crate::hw::Hardware;
 use crate::pgtable::SparseLayout;
 use crate::sched::Scheduler;
 use crate::shim::Lock;
@@ -33,8 +34,6 @@ pub struct Device {
     /// a benchmark asks for the seed's layout).
     pub layout: SparseLayout,
 }
-
-use crate::hw::Hardware;
 
 impl Device {
     /// Probes the GPU behind `hw`.

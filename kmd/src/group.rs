@@ -105,41 +105,15 @@ impl Group {
         vm: VmRef,
         args: &GroupArgs<'_>,
     ) -> Result<Group, Errno> {
-        let mut vm_guard = vm.lock();
-        let exclusive = Some(vm_guard.id());
+        let exclusive = Some(vm.lock().id());
         let syncobjs = kernel_bo(hw, args.queues.len() as u64 * SYNCOBJ_BYTES, exclusive)?;
-        let syncobjs_va = vm_guard.map_kernel_bo(&syncobjs)?;
-        let mut queues = Vec::new();
-        let result = (|| {
-            crate::shim::try_reserve(&mut queues, args.queues.len())?;
-            for q in args.queues {
-                let ring = kernel_bo(hw, q.ringbuf_size as u64, exclusive)?;
-                let ring_va = vm_guard.map_kernel_bo(&ring)?;
-                queues.push(Queue {
-                    priority: q.priority,
-                    ring,
-                    ring_va,
-                    ring_size: q.ringbuf_size,
-                    jobs: VecDeque::new(),
-                    last_seqno: 0,
-                    insert: 0,
-                    progress_ns: 0,
-                });
-            }
-            Ok::<(), Errno>(())
-        })();
-        if let Err(e) = result {
-            for q in &queues {
-                vm_guard.unmap_kernel_bo(q.ring_va);
-            }
-            vm_guard.unmap_kernel_bo(syncobjs_va);
-            return Err(e);
-        }
-        drop(vm_guard);
-        Ok(Group {
+        let syncobjs_va = vm.lock().map_kernel_bo(&syncobjs)?;
+        // From here a failure drops the group, whose Drop unmaps what was
+        // mapped so far.
+        let mut group = Group {
             vm,
             priority: args.priority,
-            queues,
+            queues: Vec::new(),
             syncobjs,
             syncobjs_va,
             fatal_queues: 0,
@@ -147,7 +121,23 @@ impl Group {
             destroyed: false,
             csg: None,
             released: false,
-        })
+        };
+        crate::shim::try_reserve(&mut group.queues, args.queues.len())?;
+        for q in args.queues {
+            let ring = kernel_bo(hw, q.ringbuf_size as u64, exclusive)?;
+            let ring_va = group.vm.lock().map_kernel_bo(&ring)?;
+            group.queues.push(Queue {
+                priority: q.priority,
+                ring,
+                ring_va,
+                ring_size: q.ringbuf_size,
+                jobs: VecDeque::new(),
+                last_seqno: 0,
+                insert: 0,
+                progress_ns: 0,
+            });
+        }
+        Ok(group)
     }
 
     /// `group_can_run`: not faulted, timed out or destroyed.

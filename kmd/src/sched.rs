@@ -203,21 +203,21 @@ impl Scheduler {
                     g.timedout = true;
                 }
             }
-            if g.timedout {
-                g.cancel_all(FENCE_ETIMEDOUT);
-                drop(g);
-                if faulted.try_reserve(1).is_ok() {
-                    faulted.push(group.clone());
-                }
-                progress = true;
+            let error = if g.timedout {
+                FENCE_ETIMEDOUT
             } else if g.fatal_queues != 0 {
-                g.cancel_all(FENCE_EFAULTED);
-                drop(g);
-                if faulted.try_reserve(1).is_ok() {
-                    faulted.push(group.clone());
-                }
-                progress = true;
+                FENCE_EFAULTED
+            } else {
+                continue;
+            };
+            // A dead group completes its jobs with the error and leaves the
+            // hardware.
+            g.cancel_all(error);
+            drop(g);
+            if faulted.try_reserve(1).is_ok() {
+                faulted.push(group.clone());
             }
+            progress = true;
         }
         for group in &faulted {
             self.evict(group);

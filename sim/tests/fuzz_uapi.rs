@@ -3945,12 +3945,8 @@ fn regression_an_unordered_timeline_point_raises_no_warning() {
     );
 }
 
-/// [`KnownBug::UnalignedGpuAccess`]: a LOAD_MULTIPLE from a misaligned
-/// address must fault the group (as a misaligned sync object does), not
-/// kill the GPU thread.
-#[test]
-fn regression_an_unaligned_load_faults_its_group() {
-    let (_dev, file) = open();
+/// A VM with one page-sized BO mapped at [`CODE_VA`], and its CPU mapping.
+fn vm_with_code_page(file: &VirtualFile) -> (drm_panthor_vm_create, CpuMapping) {
     let mut vm = drm_panthor_vm_create::default();
     file.vm_create(&mut vm).unwrap();
     let mut bo = drm_panthor_bo_create {
@@ -3976,6 +3972,16 @@ fn regression_an_unaligned_load_faults_its_group() {
         }],
     )
     .unwrap();
+    (vm, code)
+}
+
+/// [`KnownBug::UnalignedGpuAccess`]: a LOAD_MULTIPLE from a misaligned
+/// address must fault the group (as a misaligned sync object does), not
+/// kill the GPU thread.
+#[test]
+fn regression_an_unaligned_load_faults_its_group() {
+    let (_dev, file) = open();
+    let (vm, code) = vm_with_code_page(&file);
     let stream = words(|b| {
         b.mov48(0, CODE_VA + 2048 + 1).load_multiple(16, 1, 0, 0);
     });
@@ -3998,31 +4004,7 @@ fn regression_an_unaligned_load_faults_its_group() {
 #[test]
 fn a_stream_that_never_ends_is_timed_out() {
     let (_dev, file) = open();
-    let mut vm = drm_panthor_vm_create::default();
-    file.vm_create(&mut vm).unwrap();
-    let mut bo = drm_panthor_bo_create {
-        size: PAGE,
-        ..Default::default()
-    };
-    file.bo_create(&mut bo).unwrap();
-    let mut off = drm_panthor_bo_mmap_offset {
-        handle: bo.handle,
-        ..Default::default()
-    };
-    file.bo_mmap_offset(&mut off).unwrap();
-    let code = file.mmap(off.offset, PAGE as usize).unwrap();
-    file.vm_bind(
-        vm.id,
-        0,
-        &[VmBindOp {
-            flags: DRM_PANTHOR_VM_BIND_OP_TYPE_MAP,
-            bo_handle: bo.handle,
-            va: CODE_VA,
-            size: PAGE,
-            ..Default::default()
-        }],
-    )
-    .unwrap();
+    let (vm, code) = vm_with_code_page(&file);
     let forever = words(|b| {
         b.branch(Condition::Always, 0, -1);
     });
@@ -4064,31 +4046,7 @@ fn a_stream_that_never_ends_is_timed_out() {
 #[test]
 fn regression_jobs_submitted_as_a_group_faults_complete() {
     let (_dev, file) = open();
-    let mut vm = drm_panthor_vm_create::default();
-    file.vm_create(&mut vm).unwrap();
-    let mut bo = drm_panthor_bo_create {
-        size: PAGE,
-        ..Default::default()
-    };
-    file.bo_create(&mut bo).unwrap();
-    let mut off = drm_panthor_bo_mmap_offset {
-        handle: bo.handle,
-        ..Default::default()
-    };
-    file.bo_mmap_offset(&mut off).unwrap();
-    let code = file.mmap(off.offset, PAGE as usize).unwrap();
-    file.vm_bind(
-        vm.id,
-        0,
-        &[VmBindOp {
-            flags: DRM_PANTHOR_VM_BIND_OP_TYPE_MAP,
-            bo_handle: bo.handle,
-            va: CODE_VA,
-            size: PAGE,
-            ..Default::default()
-        }],
-    )
-    .unwrap();
+    let (vm, code) = vm_with_code_page(&file);
     // Opcode 0xff is reserved: a CS fault, the VM stays usable.
     code.write(0, &(0xffu64 << 56).to_le_bytes()).unwrap();
     for round in 0..200 {
