@@ -21,7 +21,7 @@ const fn opc(o: u8) -> u64 {
 
 /// Opcode 0xff is reserved, so the word `encode(&Instr::Invalid)` returns
 /// decodes back to `Instr::Invalid`.
-pub(super) const INVALID_WORD: u64 = 0xff00_0000_0000_0000;
+pub(crate) const INVALID_WORD: u64 = 0xff00_0000_0000_0000;
 
 fn sync_update(o: u8, s: &SyncUpdate) -> u64 {
     opc(o)
