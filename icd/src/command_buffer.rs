@@ -1,0 +1,441 @@
+//! `VkCommandBuffer`: commands are lowered to a CSF command stream while
+//! they are recorded (buffers are bound by then, so every address is
+//! known); `vkEndCommandBuffer` uploads the stream to GPU memory, where
+//! each submission runs it as one GROUP_SUBMIT job.
+
+use std::ffi::c_void;
+use std::sync::Mutex;
+
+use ash::vk;
+use mali_csf::CsBuilder;
+
+use crate::buffer::Buffer;
+use crate::cs_transfer::{self, Unaligned};
+use crate::device::DeviceRef;
+use crate::event::{Event, EVENT_RESET, EVENT_SET};
+use crate::guard::{guard, guard_void, VkError, VkResult};
+use crate::memory::Memory;
+use crate::{handle, vk_bail};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    Initial,
+    Recording,
+    Executable,
+}
+
+struct Recording {
+    state: State,
+    cs: CsBuilder,
+    /// The first command that could not be recorded; `vkEndCommandBuffer`
+    /// reports it.
+    error: Option<VkError>,
+    /// The uploaded stream (kept for reuse by the next recording).
+    stream: Option<Memory>,
+    stream_len: u32,
+}
+
+pub struct CommandBuffer {
+    pub dev: DeviceRef,
+    pub family: u32,
+    rec: Mutex<Recording>,
+}
+
+impl CommandBuffer {
+    pub fn new(dev: DeviceRef, family: u32) -> CommandBuffer {
+        CommandBuffer {
+            dev,
+            family,
+            rec: Mutex::new(Recording {
+                state: State::Initial,
+                cs: CsBuilder::new(),
+                error: None,
+                stream: None,
+                stream_len: 0,
+            }),
+        }
+    }
+
+    /// # Safety
+    /// `h` is null or a live command buffer of ours.
+    pub unsafe fn from_handle<'a>(h: vk::CommandBuffer) -> VkResult<&'a CommandBuffer> {
+        // SAFETY: forwarded contract.
+        unsafe { handle::dispatchable(h) }
+    }
+
+    fn rec(&self) -> std::sync::MutexGuard<'_, Recording> {
+        self.rec.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Back to the initial state; `release` also frees the stream memory.
+    pub fn reset(&self, release: bool) {
+        let mut r = self.rec();
+        r.state = State::Initial;
+        r.cs = CsBuilder::new();
+        r.error = None;
+        r.stream_len = 0;
+        if release {
+            r.stream = None;
+        }
+    }
+
+    /// The stream a submission runs: `None` when the buffer recorded no
+    /// GPU work (the job is then sync-only).
+    pub fn executable_stream(&self) -> VkResult<Option<(u64, u32)>> {
+        let r = self.rec();
+        if r.state != State::Executable {
+            vk_bail!(
+                vk::Result::ERROR_UNKNOWN,
+                "submitted a command buffer that is not executable"
+            );
+        }
+        Ok(match (&r.stream, r.stream_len) {
+            (Some(m), len) if len > 0 => Some((m.va, len)),
+            _ => None,
+        })
+    }
+
+    /// Records with `f`, keeping the first error for `vkEndCommandBuffer`.
+    fn record(&self, what: &str, f: impl FnOnce(&mut CsBuilder) -> VkResult<()>) -> VkResult<()> {
+        let mut r = self.rec();
+        if r.state != State::Recording {
+            vk_bail!(
+                vk::Result::ERROR_UNKNOWN,
+                "{what} outside vkBegin/EndCommandBuffer"
+            );
+        }
+        if let Err(e) = f(&mut r.cs) {
+            log::error!("{what}: {}", e.why);
+            r.error
+                .get_or_insert(VkError::new(e.result, format!("{what}: {}", e.why)));
+        }
+        Ok(())
+    }
+
+    fn end(&self) -> VkResult<()> {
+        let mut r = self.rec();
+        if r.state != State::Recording {
+            vk_bail!(
+                vk::Result::ERROR_UNKNOWN,
+                "vkEndCommandBuffer without vkBeginCommandBuffer"
+            );
+        }
+        if let Some(e) = r.error.take() {
+            r.state = State::Initial;
+            return Err(e);
+        }
+        let cs = std::mem::take(&mut r.cs);
+        let bytes = cs.finish_bytes().map_err(|e| {
+            VkError::new(
+                vk::Result::ERROR_UNKNOWN,
+                format!("building the command stream: {e}"),
+            )
+        })?;
+        let len = u32::try_from(bytes.len()).map_err(|_| {
+            VkError::new(
+                vk::Result::ERROR_OUT_OF_DEVICE_MEMORY,
+                "command stream over 4 GiB",
+            )
+        })?;
+        if len > 0 {
+            if r.stream.as_ref().is_none_or(|m| m.size < len as u64) {
+                r.stream = None;
+                r.stream = Some(Memory::new(&self.dev, len as u64)?);
+            }
+            let m = r.stream.as_ref().expect("just allocated");
+            let p = m.cpu_ptr()?;
+            // SAFETY: the mapping holds at least len bytes; no GPU job reads this
+            // stream now (re-recording a pending command buffer is invalid usage).
+            unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), p, bytes.len()) };
+        }
+        r.stream_len = len;
+        r.state = State::Executable;
+        Ok(())
+    }
+}
+
+fn unaligned(e: Unaligned) -> VkError {
+    VkError::new(
+        vk::Result::ERROR_UNKNOWN,
+        format!(
+            "{} bytes at GPU VA {:#x}: the command stream moves whole 4-byte words; \
+             byte-granular transfers need the compute path (not implemented yet)",
+            e.bytes, e.addr
+        ),
+    )
+}
+
+macro_rules! cb {
+    ($h:expr) => {
+        // SAFETY: the handle is a command buffer of ours (valid usage).
+        unsafe { CommandBuffer::from_handle($h) }?
+    };
+}
+
+fn buffer<'a>(h: vk::Buffer) -> VkResult<&'a Buffer> {
+    // SAFETY: buffers named by commands are ours (valid usage).
+    unsafe { Buffer::from_handle(h) }
+}
+
+pub unsafe extern "system" fn begin_command_buffer(
+    cb: vk::CommandBuffer,
+    _info: *const vk::CommandBufferBeginInfo<'_>,
+) -> vk::Result {
+    guard("vkBeginCommandBuffer", || {
+        let cb = cb!(cb);
+        cb.reset(false);
+        cb.rec().state = State::Recording;
+        Ok(vk::Result::SUCCESS)
+    })
+}
+
+pub unsafe extern "system" fn end_command_buffer(cb: vk::CommandBuffer) -> vk::Result {
+    guard("vkEndCommandBuffer", || {
+        cb!(cb).end()?;
+        Ok(vk::Result::SUCCESS)
+    })
+}
+
+pub unsafe extern "system" fn reset_command_buffer(
+    cb: vk::CommandBuffer,
+    flags: vk::CommandBufferResetFlags,
+) -> vk::Result {
+    guard("vkResetCommandBuffer", || {
+        cb!(cb).reset(flags.contains(vk::CommandBufferResetFlags::RELEASE_RESOURCES));
+        Ok(vk::Result::SUCCESS)
+    })
+}
+
+fn copy_regions(
+    cb: &CommandBuffer,
+    src: vk::Buffer,
+    dst: vk::Buffer,
+    regions: &[vk::BufferCopy],
+) -> VkResult<()> {
+    cb.record("vkCmdCopyBuffer", |cs| {
+        let (src, dst) = (buffer(src)?, buffer(dst)?);
+        for r in regions {
+            src.check_range(r.src_offset, r.size, "source")?;
+            dst.check_range(r.dst_offset, r.size, "destination")?;
+            cs_transfer::copy(
+                cs,
+                src.address(r.src_offset)?,
+                dst.address(r.dst_offset)?,
+                r.size,
+            )
+            .map_err(unaligned)?;
+        }
+        Ok(())
+    })
+}
+
+pub unsafe extern "system" fn cmd_copy_buffer(
+    cb: vk::CommandBuffer,
+    src: vk::Buffer,
+    dst: vk::Buffer,
+    count: u32,
+    regions: *const vk::BufferCopy,
+) {
+    guard_void("vkCmdCopyBuffer", || {
+        // SAFETY: regions holds count elements.
+        copy_regions(cb!(cb), src, dst, unsafe { handle::slice(regions, count) })
+    })
+}
+
+pub unsafe extern "system" fn cmd_copy_buffer2(
+    cb: vk::CommandBuffer,
+    info: *const vk::CopyBufferInfo2<'_>,
+) {
+    guard_void("vkCmdCopyBuffer2", || {
+        // SAFETY: info is valid (valid usage).
+        let info = unsafe { handle::input(info, "pCopyBufferInfo") }?;
+        // SAFETY: pRegions holds regionCount elements.
+        let regions: Vec<vk::BufferCopy> =
+            unsafe { handle::slice(info.p_regions, info.region_count) }
+                .iter()
+                .map(|r| vk::BufferCopy {
+                    src_offset: r.src_offset,
+                    dst_offset: r.dst_offset,
+                    size: r.size,
+                })
+                .collect();
+        copy_regions(cb!(cb), info.src_buffer, info.dst_buffer, &regions)
+    })
+}
+
+pub unsafe extern "system" fn cmd_fill_buffer(
+    cb: vk::CommandBuffer,
+    dst: vk::Buffer,
+    offset: vk::DeviceSize,
+    size: vk::DeviceSize,
+    data: u32,
+) {
+    guard_void("vkCmdFillBuffer", || {
+        cb!(cb).record("vkCmdFillBuffer", |cs| {
+            let dst = buffer(dst)?;
+            // WHOLE_SIZE: to the end, rounded down to whole words (the spec).
+            let size = if size == vk::WHOLE_SIZE {
+                dst.size.saturating_sub(offset) & !3
+            } else {
+                size
+            };
+            dst.check_range(offset, size, "destination")?;
+            cs_transfer::fill(cs, dst.address(offset)?, size, data).map_err(unaligned)
+        })
+    })
+}
+
+pub unsafe extern "system" fn cmd_update_buffer(
+    cb: vk::CommandBuffer,
+    dst: vk::Buffer,
+    offset: vk::DeviceSize,
+    size: vk::DeviceSize,
+    data: *const c_void,
+) {
+    guard_void("vkCmdUpdateBuffer", || {
+        cb!(cb).record("vkCmdUpdateBuffer", |cs| {
+            let dst = buffer(dst)?;
+            if size > 65536 {
+                vk_bail!(vk::Result::ERROR_UNKNOWN, "dataSize {size} is over 65536");
+            }
+            dst.check_range(offset, size, "destination")?;
+            // SAFETY: data points to dataSize bytes (valid usage).
+            let bytes = unsafe { handle::slice(data as *const u8, size as u32) };
+            cs_transfer::update(cs, dst.address(offset)?, bytes).map_err(unaligned)
+        })
+    })
+}
+
+fn barrier(cb: vk::CommandBuffer, what: &str) -> VkResult<()> {
+    cb!(cb).record(what, |cs| {
+        cs_transfer::barrier(cs);
+        Ok(())
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "system" fn cmd_pipeline_barrier(
+    cb: vk::CommandBuffer,
+    _src_stages: vk::PipelineStageFlags,
+    _dst_stages: vk::PipelineStageFlags,
+    _deps: vk::DependencyFlags,
+    _n_mem: u32,
+    _mem: *const vk::MemoryBarrier<'_>,
+    _n_buf: u32,
+    _buf: *const vk::BufferMemoryBarrier<'_>,
+    _n_img: u32,
+    _img: *const vk::ImageMemoryBarrier<'_>,
+) {
+    guard_void("vkCmdPipelineBarrier", || {
+        barrier(cb, "vkCmdPipelineBarrier")
+    })
+}
+
+pub unsafe extern "system" fn cmd_pipeline_barrier2(
+    cb: vk::CommandBuffer,
+    _info: *const vk::DependencyInfo<'_>,
+) {
+    guard_void("vkCmdPipelineBarrier2", || {
+        barrier(cb, "vkCmdPipelineBarrier2")
+    })
+}
+
+fn event_write(cb: vk::CommandBuffer, event: vk::Event, value: u32, what: &str) -> VkResult<()> {
+    cb!(cb).record(what, |cs| {
+        // SAFETY: events named by commands are ours (valid usage).
+        let ev = unsafe { Event::from_handle(event) }?;
+        cs_transfer::set_event(cs, ev.va(), value);
+        Ok(())
+    })
+}
+
+fn event_waits(cb: vk::CommandBuffer, events: &[vk::Event], what: &str) -> VkResult<()> {
+    cb!(cb).record(what, |cs| {
+        for &e in events {
+            // SAFETY: events named by commands are ours (valid usage).
+            let ev = unsafe { Event::from_handle(e) }?;
+            cs_transfer::wait_event(cs, ev.va());
+        }
+        Ok(())
+    })
+}
+
+pub unsafe extern "system" fn cmd_set_event(
+    cb: vk::CommandBuffer,
+    event: vk::Event,
+    _stage: vk::PipelineStageFlags,
+) {
+    guard_void("vkCmdSetEvent", || {
+        event_write(cb, event, EVENT_SET, "vkCmdSetEvent")
+    })
+}
+
+pub unsafe extern "system" fn cmd_reset_event(
+    cb: vk::CommandBuffer,
+    event: vk::Event,
+    _stage: vk::PipelineStageFlags,
+) {
+    guard_void("vkCmdResetEvent", || {
+        event_write(cb, event, EVENT_RESET, "vkCmdResetEvent")
+    })
+}
+
+pub unsafe extern "system" fn cmd_set_event2(
+    cb: vk::CommandBuffer,
+    event: vk::Event,
+    _info: *const vk::DependencyInfo<'_>,
+) {
+    guard_void("vkCmdSetEvent2", || {
+        event_write(cb, event, EVENT_SET, "vkCmdSetEvent2")
+    })
+}
+
+pub unsafe extern "system" fn cmd_reset_event2(
+    cb: vk::CommandBuffer,
+    event: vk::Event,
+    _stage: vk::PipelineStageFlags2,
+) {
+    guard_void("vkCmdResetEvent2", || {
+        event_write(cb, event, EVENT_RESET, "vkCmdResetEvent2")
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "system" fn cmd_wait_events(
+    cb: vk::CommandBuffer,
+    count: u32,
+    events: *const vk::Event,
+    _src_stages: vk::PipelineStageFlags,
+    _dst_stages: vk::PipelineStageFlags,
+    _n_mem: u32,
+    _mem: *const vk::MemoryBarrier<'_>,
+    _n_buf: u32,
+    _buf: *const vk::BufferMemoryBarrier<'_>,
+    _n_img: u32,
+    _img: *const vk::ImageMemoryBarrier<'_>,
+) {
+    guard_void("vkCmdWaitEvents", || {
+        // SAFETY: events holds count handles.
+        event_waits(
+            cb,
+            unsafe { handle::slice(events, count) },
+            "vkCmdWaitEvents",
+        )
+    })
+}
+
+pub unsafe extern "system" fn cmd_wait_events2(
+    cb: vk::CommandBuffer,
+    count: u32,
+    events: *const vk::Event,
+    _infos: *const vk::DependencyInfo<'_>,
+) {
+    guard_void("vkCmdWaitEvents2", || {
+        // SAFETY: events holds count handles.
+        event_waits(
+            cb,
+            unsafe { handle::slice(events, count) },
+            "vkCmdWaitEvents2",
+        )
+    })
+}

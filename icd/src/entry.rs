@@ -1,0 +1,216 @@
+//! Which commands `vkGet*ProcAddr` answers, and with what.
+//!
+//! [`IMPLEMENTED`] maps each command this driver implements to its function
+//! (checked against ash's `PFN_*` type, so a wrong signature does not
+//! compile). Whether a name is *answered* depends on the registry tables
+//! (`vk_tables`, from vk.xml): its dispatch level and the core version or
+//! extensions that provide it, against what the instance or device enabled.
+//! Aliases (`vkGetPhysicalDeviceFeatures2KHR`) share their target's function.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use ash::vk;
+
+use crate::vk_tables::{self, Also, Dispatch, Requirement};
+
+/// The level of a `vkGet*ProcAddr` query.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    /// `vkGetInstanceProcAddr(NULL, ..)`.
+    Global,
+    /// `vkGetInstanceProcAddr(instance, ..)`.
+    Instance,
+    /// `vk_icdGetPhysicalDeviceProcAddr`.
+    PhysicalDevice,
+    /// `vkGetDeviceProcAddr`.
+    Device,
+}
+
+/// What a query may answer: the level, the effective API version, and the
+/// extensions that count as enabled.
+pub struct Scope<'a> {
+    pub level: Level,
+    pub version: u32,
+    pub extensions: &'a [&'a str],
+    /// Device extensions whose commands an instance-level query may
+    /// return (all we support: a device may enable them later).
+    pub device_extensions: &'a [&'a str],
+}
+
+impl Scope<'static> {
+    pub fn global() -> Scope<'static> {
+        Scope {
+            level: Level::Global,
+            version: vk::API_VERSION_1_0,
+            extensions: &[],
+            device_extensions: &[],
+        }
+    }
+}
+
+impl Scope<'_> {
+    fn enabled(&self, ext: &str) -> bool {
+        self.extensions.contains(&ext) || self.device_extensions.contains(&ext)
+    }
+
+    fn satisfied(&self, r: &Requirement) -> bool {
+        match *r {
+            Requirement::Core(v) => v <= self.version,
+            Requirement::Extension { name, also } => {
+                self.enabled(name)
+                    && match also {
+                        None => true,
+                        Some(Also::Core(v)) => v <= self.version,
+                        Some(Also::Extension(e)) => self.enabled(e),
+                    }
+            }
+        }
+    }
+
+    fn answers(&self, info: &vk_tables::CommandInfo) -> bool {
+        let level_ok = match self.level {
+            Level::Global => {
+                info.dispatch == Dispatch::Global || info.name == "vkGetInstanceProcAddr"
+            }
+            Level::Instance => true,
+            Level::PhysicalDevice => info.dispatch == Dispatch::PhysicalDevice,
+            Level::Device => info.dispatch == Dispatch::Device,
+        };
+        level_ok && info.requires.iter().any(|r| self.satisfied(r))
+    }
+}
+
+/// The function for `name` when the scope answers it and we implement it.
+pub fn lookup(name: &str, scope: &Scope<'_>) -> vk::PFN_vkVoidFunction {
+    let info = vk_tables::command(name)?;
+    if !scope.answers(info) {
+        return None;
+    }
+    implementation(info.alias_of.unwrap_or(info.name)).or_else(|| implementation(name))
+}
+
+/// Our function for a command name, whether or not any scope answers it.
+pub fn implementation(name: &str) -> vk::PFN_vkVoidFunction {
+    static MAP: OnceLock<HashMap<&'static str, unsafe extern "system" fn()>> = OnceLock::new();
+    MAP.get_or_init(|| IMPLEMENTED.iter().map(|&(n, f)| (&n[4..], f)).collect())
+        .get(name)
+        .copied()
+}
+
+/// Every command implemented, by its `PFN_` type name.
+macro_rules! implemented {
+    ($($pfn:ident = $f:path;)*) => {
+        pub static IMPLEMENTED: &[(&str, unsafe extern "system" fn())] = &[$(
+            (stringify!($pfn), {
+                const F: vk::$pfn = $f;
+                // SAFETY: a function pointer is stored type-erased, as
+                // vkGetInstanceProcAddr returns it; the application casts
+                // it back to the PFN type checked above.
+                unsafe { std::mem::transmute::<vk::$pfn, unsafe extern "system" fn()>(F) }
+            }),
+        )*];
+    };
+}
+
+use crate::{
+    buffer, command_buffer, command_pool, device, event, fence, format, instance, loader, memory,
+    physical_device, queue, semaphore,
+};
+
+implemented! {
+    // Global and instance.
+    PFN_vkGetInstanceProcAddr = loader::get_instance_proc_addr;
+    PFN_vkCreateInstance = instance::create_instance;
+    PFN_vkDestroyInstance = instance::destroy_instance;
+    PFN_vkEnumerateInstanceVersion = instance::enumerate_instance_version;
+    PFN_vkEnumerateInstanceExtensionProperties = instance::enumerate_instance_extension_properties;
+    PFN_vkEnumerateInstanceLayerProperties = instance::enumerate_instance_layer_properties;
+    PFN_vkEnumeratePhysicalDevices = instance::enumerate_physical_devices;
+    PFN_vkEnumeratePhysicalDeviceGroups = instance::enumerate_physical_device_groups;
+    // Physical device.
+    PFN_vkGetPhysicalDeviceProperties = physical_device::get_properties;
+    PFN_vkGetPhysicalDeviceProperties2 = physical_device::get_properties2;
+    PFN_vkGetPhysicalDeviceFeatures = physical_device::get_features;
+    PFN_vkGetPhysicalDeviceFeatures2 = physical_device::get_features2;
+    PFN_vkGetPhysicalDeviceQueueFamilyProperties = physical_device::get_queue_family_properties;
+    PFN_vkGetPhysicalDeviceQueueFamilyProperties2 = physical_device::get_queue_family_properties2;
+    PFN_vkGetPhysicalDeviceMemoryProperties = physical_device::get_memory_properties;
+    PFN_vkGetPhysicalDeviceMemoryProperties2 = physical_device::get_memory_properties2;
+    PFN_vkGetPhysicalDeviceFormatProperties = format::get_format_properties;
+    PFN_vkGetPhysicalDeviceFormatProperties2 = format::get_format_properties2;
+    PFN_vkGetPhysicalDeviceImageFormatProperties = format::get_image_format_properties;
+    PFN_vkGetPhysicalDeviceImageFormatProperties2 = format::get_image_format_properties2;
+    PFN_vkGetPhysicalDeviceSparseImageFormatProperties = format::get_sparse_image_format_properties;
+    PFN_vkGetPhysicalDeviceSparseImageFormatProperties2 = format::get_sparse_image_format_properties2;
+    PFN_vkGetPhysicalDeviceExternalBufferProperties = physical_device::get_external_buffer_properties;
+    PFN_vkGetPhysicalDeviceExternalFenceProperties = physical_device::get_external_fence_properties;
+    PFN_vkGetPhysicalDeviceExternalSemaphoreProperties = physical_device::get_external_semaphore_properties;
+    PFN_vkEnumerateDeviceExtensionProperties = physical_device::enumerate_device_extension_properties;
+    PFN_vkEnumerateDeviceLayerProperties = physical_device::enumerate_device_layer_properties;
+    // Device and queues.
+    PFN_vkCreateDevice = device::create_device;
+    PFN_vkDestroyDevice = device::destroy_device;
+    PFN_vkGetDeviceProcAddr = device::get_device_proc_addr;
+    PFN_vkGetDeviceQueue = device::get_device_queue;
+    PFN_vkGetDeviceQueue2 = device::get_device_queue2;
+    PFN_vkDeviceWaitIdle = device::device_wait_idle;
+    PFN_vkQueueSubmit = queue::queue_submit;
+    PFN_vkQueueSubmit2 = queue::queue_submit2;
+    PFN_vkQueueWaitIdle = queue::queue_wait_idle;
+    PFN_vkQueueBindSparse = queue::queue_bind_sparse;
+    // Memory.
+    PFN_vkAllocateMemory = memory::allocate_memory;
+    PFN_vkFreeMemory = memory::free_memory;
+    PFN_vkMapMemory = memory::map_memory;
+    PFN_vkUnmapMemory = memory::unmap_memory;
+    PFN_vkFlushMappedMemoryRanges = memory::flush_mapped_memory_ranges;
+    PFN_vkInvalidateMappedMemoryRanges = memory::invalidate_mapped_memory_ranges;
+    PFN_vkGetDeviceMemoryCommitment = memory::get_device_memory_commitment;
+    // Buffers.
+    PFN_vkCreateBuffer = buffer::create_buffer;
+    PFN_vkDestroyBuffer = buffer::destroy_buffer;
+    PFN_vkGetBufferMemoryRequirements = buffer::get_buffer_memory_requirements;
+    PFN_vkGetBufferMemoryRequirements2 = buffer::get_buffer_memory_requirements2;
+    PFN_vkGetDeviceBufferMemoryRequirements = buffer::get_device_buffer_memory_requirements;
+    PFN_vkBindBufferMemory = buffer::bind_buffer_memory;
+    PFN_vkBindBufferMemory2 = buffer::bind_buffer_memory2;
+    // Synchronization.
+    PFN_vkCreateFence = fence::create_fence;
+    PFN_vkDestroyFence = fence::destroy_fence;
+    PFN_vkResetFences = fence::reset_fences;
+    PFN_vkGetFenceStatus = fence::get_fence_status;
+    PFN_vkWaitForFences = fence::wait_for_fences;
+    PFN_vkCreateSemaphore = semaphore::create_semaphore;
+    PFN_vkDestroySemaphore = semaphore::destroy_semaphore;
+    PFN_vkGetSemaphoreCounterValue = semaphore::get_semaphore_counter_value;
+    PFN_vkWaitSemaphores = semaphore::wait_semaphores;
+    PFN_vkSignalSemaphore = semaphore::signal_semaphore;
+    PFN_vkCreateEvent = event::create_event;
+    PFN_vkDestroyEvent = event::destroy_event;
+    PFN_vkGetEventStatus = event::get_event_status;
+    PFN_vkSetEvent = event::set_event;
+    PFN_vkResetEvent = event::reset_event;
+    // Command pools and buffers.
+    PFN_vkCreateCommandPool = command_pool::create_command_pool;
+    PFN_vkDestroyCommandPool = command_pool::destroy_command_pool;
+    PFN_vkResetCommandPool = command_pool::reset_command_pool;
+    PFN_vkTrimCommandPool = command_pool::trim_command_pool;
+    PFN_vkAllocateCommandBuffers = command_pool::allocate_command_buffers;
+    PFN_vkFreeCommandBuffers = command_pool::free_command_buffers;
+    PFN_vkBeginCommandBuffer = command_buffer::begin_command_buffer;
+    PFN_vkEndCommandBuffer = command_buffer::end_command_buffer;
+    PFN_vkResetCommandBuffer = command_buffer::reset_command_buffer;
+    PFN_vkCmdCopyBuffer = command_buffer::cmd_copy_buffer;
+    PFN_vkCmdCopyBuffer2 = command_buffer::cmd_copy_buffer2;
+    PFN_vkCmdFillBuffer = command_buffer::cmd_fill_buffer;
+    PFN_vkCmdUpdateBuffer = command_buffer::cmd_update_buffer;
+    PFN_vkCmdPipelineBarrier = command_buffer::cmd_pipeline_barrier;
+    PFN_vkCmdPipelineBarrier2 = command_buffer::cmd_pipeline_barrier2;
+    PFN_vkCmdSetEvent = command_buffer::cmd_set_event;
+    PFN_vkCmdResetEvent = command_buffer::cmd_reset_event;
+    PFN_vkCmdWaitEvents = command_buffer::cmd_wait_events;
+    PFN_vkCmdSetEvent2 = command_buffer::cmd_set_event2;
+    PFN_vkCmdResetEvent2 = command_buffer::cmd_reset_event2;
+    PFN_vkCmdWaitEvents2 = command_buffer::cmd_wait_events2;
+}

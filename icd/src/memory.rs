@@ -1,0 +1,256 @@
+//! `VkDeviceMemory`: one panthor BO, mapped into the device's VM when it is
+//! allocated (so binding a buffer is only an address computation), and
+//! into the CPU on first `vkMapMemory`.
+
+use std::ffi::c_void;
+use std::sync::{Arc, Mutex};
+
+use ash::vk;
+use panthor_uapi::device::{CpuMapping, VmBindOp};
+use panthor_uapi::uapi::*;
+use panthor_uapi::Errno;
+
+use crate::device::{Device, DeviceRef};
+use crate::guard::{guard, guard_void, VkError, VkResult};
+use crate::{handle, vk_bail};
+
+const PAGE: u64 = 4096;
+const SZ_2M: u64 = 2 << 20;
+
+pub struct Memory {
+    pub dev: DeviceRef,
+    pub bo: u32,
+    /// Bytes, rounded up to whole pages.
+    pub size: u64,
+    /// Where the whole BO is mapped in the device's VM.
+    pub va: u64,
+    cpu: Mutex<Option<CpuMapping>>,
+}
+
+impl Memory {
+    /// Creates a BO of at least `size` bytes and maps it.
+    pub fn new(dev: &DeviceRef, size: u64) -> VkResult<Memory> {
+        let size = size.checked_next_multiple_of(PAGE).ok_or_else(|| {
+            VkError::new(vk::Result::ERROR_OUT_OF_DEVICE_MEMORY, "size overflows")
+        })?;
+        let mut args = drm_panthor_bo_create {
+            size,
+            ..Default::default()
+        };
+        dev.file.bo_create(&mut args).map_err(|e| {
+            VkError::from_errno_or(e, "BO_CREATE", vk::Result::ERROR_OUT_OF_DEVICE_MEMORY)
+        })?;
+        let size = args.size;
+        // 2 MiB-aligned VA lets the kernel use 2 MiB blocks for big BOs.
+        let align = if size >= SZ_2M { SZ_2M } else { PAGE };
+        let va = match dev.alloc_va(size, align) {
+            Ok(va) => va,
+            Err(e) => {
+                let _ = dev.file.gem_close(args.handle);
+                return Err(e);
+            }
+        };
+        let map = VmBindOp {
+            flags: DRM_PANTHOR_VM_BIND_OP_TYPE_MAP,
+            bo_handle: args.handle,
+            bo_offset: 0,
+            va,
+            size,
+            syncs: &[],
+        };
+        if let Err(e) = dev.bind_now(&[map], "VM_BIND map of new memory") {
+            dev.free_va(va, size);
+            let _ = dev.file.gem_close(args.handle);
+            return Err(e);
+        }
+        Ok(Memory {
+            dev: dev.clone(),
+            bo: args.handle,
+            size,
+            va,
+            cpu: Mutex::new(None),
+        })
+    }
+
+    /// # Safety
+    /// `h` is null or a live memory object of ours.
+    pub unsafe fn from_handle<'a>(h: vk::DeviceMemory) -> VkResult<&'a Memory> {
+        // SAFETY: forwarded contract.
+        unsafe { handle::object(h) }
+    }
+
+    /// The CPU address of the whole BO (mapped once, kept until freed).
+    pub fn cpu_ptr(&self) -> VkResult<*mut u8> {
+        let mut cpu = self.cpu.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(m) = cpu.as_ref() {
+            return Ok(m.as_ptr());
+        }
+        let mut off = drm_panthor_bo_mmap_offset {
+            handle: self.bo,
+            ..Default::default()
+        };
+        let map_err = |e: Errno, what: &str| {
+            VkError::from_errno_or(e, what, vk::Result::ERROR_MEMORY_MAP_FAILED)
+        };
+        self.dev
+            .file
+            .bo_mmap_offset(&mut off)
+            .map_err(|e| map_err(e, "BO_MMAP_OFFSET"))?;
+        let m = self
+            .dev
+            .file
+            .mmap(off.offset, self.size as usize)
+            .map_err(|e| map_err(e, "mmap"))?;
+        let p = m.as_ptr();
+        *cpu = Some(m);
+        Ok(p)
+    }
+}
+
+impl Drop for Memory {
+    fn drop(&mut self) {
+        self.cpu.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let unmap = VmBindOp {
+            flags: DRM_PANTHOR_VM_BIND_OP_TYPE_UNMAP,
+            va: self.va,
+            size: self.size,
+            ..Default::default()
+        };
+        match self.dev.bind_now(&[unmap], "VM_BIND unmap of freed memory") {
+            Ok(()) => self.dev.free_va(self.va, self.size),
+            // Keep the VA reserved: something may still be mapped there.
+            Err(e) => log::error!("{}", e.why),
+        }
+        if let Err(e) = self.dev.file.gem_close(self.bo) {
+            log::error!("GEM_CLOSE({}): {e}", self.bo);
+        }
+    }
+}
+
+/// A `VkDeviceMemory` handle's object.
+pub type MemoryRef = Arc<Memory>;
+
+/// # Safety
+/// `h` is null or a live memory object of ours.
+pub unsafe fn memory_ref<'a>(h: vk::DeviceMemory) -> VkResult<&'a MemoryRef> {
+    // SAFETY: forwarded contract.
+    unsafe { handle::object(h) }
+}
+
+pub unsafe extern "system" fn allocate_memory(
+    device: vk::Device,
+    info: *const vk::MemoryAllocateInfo<'_>,
+    _alloc: *const vk::AllocationCallbacks<'_>,
+    out: *mut vk::DeviceMemory,
+) -> vk::Result {
+    guard("vkAllocateMemory", || {
+        // SAFETY: the device is ours.
+        let dev = unsafe { Device::from_handle(device) }?;
+        // SAFETY: info is valid (valid usage).
+        let info = unsafe { handle::input(info, "pAllocateInfo") }?;
+        if info.memory_type_index != 0 {
+            vk_bail!(
+                vk::Result::ERROR_OUT_OF_DEVICE_MEMORY,
+                "memory type {} does not exist (there is one, 0)",
+                info.memory_type_index
+            );
+        }
+        if info.allocation_size == 0 {
+            vk_bail!(
+                vk::Result::ERROR_OUT_OF_DEVICE_MEMORY,
+                "allocationSize is 0"
+            );
+        }
+        let mem = Memory::new(dev, info.allocation_size)?;
+        log::debug!(
+            "memory: BO {} of {:#x} bytes at VA {:#x}",
+            mem.bo,
+            mem.size,
+            mem.va
+        );
+        // SAFETY: out is valid for a write.
+        unsafe { handle::out(out, handle::new_handle::<MemoryRef, _>(Arc::new(mem))) }?;
+        Ok(vk::Result::SUCCESS)
+    })
+}
+
+pub unsafe extern "system" fn free_memory(
+    _device: vk::Device,
+    memory: vk::DeviceMemory,
+    _alloc: *const vk::AllocationCallbacks<'_>,
+) {
+    guard_void("vkFreeMemory", || {
+        // Sparse resources that still map the BO keep it alive in the
+        // kernel (a VM mapping holds a BO reference), so this cannot leave
+        // GPU VA pointing at freed pages.
+        // SAFETY: the handle is ours and the application is done with it.
+        drop(unsafe { handle::free_handle::<MemoryRef, _>(memory) });
+        Ok(())
+    })
+}
+
+pub unsafe extern "system" fn map_memory(
+    _device: vk::Device,
+    memory: vk::DeviceMemory,
+    offset: vk::DeviceSize,
+    size: vk::DeviceSize,
+    _flags: vk::MemoryMapFlags,
+    out: *mut *mut c_void,
+) -> vk::Result {
+    guard("vkMapMemory", || {
+        // SAFETY: the handle is ours.
+        let mem = unsafe { memory_ref(memory) }?;
+        let end = if size == vk::WHOLE_SIZE {
+            mem.size
+        } else {
+            offset.saturating_add(size)
+        };
+        if offset >= mem.size || end > mem.size {
+            vk_bail!(
+                vk::Result::ERROR_MEMORY_MAP_FAILED,
+                "range {offset:#x}+{size:#x} is outside the {:#x}-byte memory",
+                mem.size
+            );
+        }
+        let p = mem.cpu_ptr()?;
+        // SAFETY: offset < size, so the result stays inside the mapping; out is valid.
+        unsafe { handle::out(out, p.add(offset as usize) as *mut c_void) }?;
+        Ok(vk::Result::SUCCESS)
+    })
+}
+
+pub unsafe extern "system" fn unmap_memory(_device: vk::Device, _memory: vk::DeviceMemory) {
+    // The CPU mapping stays until the memory is freed: mapping again is then
+    // free, and pointers the application kept (wrongly) cannot fault.
+}
+
+pub unsafe extern "system" fn flush_mapped_memory_ranges(
+    _device: vk::Device,
+    _count: u32,
+    _ranges: *const vk::MappedMemoryRange<'_>,
+) -> vk::Result {
+    // The only memory type is HOST_COHERENT.
+    vk::Result::SUCCESS
+}
+
+pub unsafe extern "system" fn invalidate_mapped_memory_ranges(
+    _device: vk::Device,
+    _count: u32,
+    _ranges: *const vk::MappedMemoryRange<'_>,
+) -> vk::Result {
+    vk::Result::SUCCESS
+}
+
+pub unsafe extern "system" fn get_device_memory_commitment(
+    _device: vk::Device,
+    memory: vk::DeviceMemory,
+    out: *mut vk::DeviceSize,
+) {
+    guard_void("vkGetDeviceMemoryCommitment", || {
+        // SAFETY: the handle is ours.
+        let mem = unsafe { memory_ref(memory) }?;
+        // BOs are backed at creation: all of it is committed.
+        // SAFETY: out is valid for a write.
+        unsafe { handle::out(out, mem.size) }
+    })
+}

@@ -1,0 +1,278 @@
+//! The three ways work enters a queue, lowered to [`Work`]:
+//! `vkQueueSubmit`/`vkQueueSubmit2` (command buffers become GROUP_SUBMIT
+//! jobs) and `vkQueueBindSparse` (binds become async VM_BIND ops, see
+//! `sparse.rs`).
+
+use ash::vk;
+
+use crate::command_buffer::CommandBuffer;
+use crate::drm_sync::SyncPoint;
+use crate::fence::Fence;
+use crate::guard::{guard, VkResult};
+use crate::queue::{Batch, Job, Queue, Work};
+use crate::semaphore::Semaphore;
+use crate::{chain, handle, sparse, vk_bail};
+
+/// Waits, command buffer streams and signals of one submit batch.
+struct SubmitBatch {
+    batch: Batch,
+    streams: Vec<(u64, u32)>,
+}
+
+/// Semaphore handles + values as sync points.
+fn points(sems: &[vk::Semaphore], values: &[u64]) -> VkResult<Vec<SyncPoint>> {
+    sems.iter()
+        .enumerate()
+        .map(|(i, &s)| {
+            // SAFETY: semaphores in a submission are ours (valid usage).
+            let s = unsafe { Semaphore::from_handle(s) }?;
+            Ok(s.point(values.get(i).copied().unwrap_or(0)))
+        })
+        .collect()
+}
+
+fn stream_of(cb: vk::CommandBuffer, q: &Queue) -> VkResult<Option<(u64, u32)>> {
+    // SAFETY: command buffers in a submission are ours (valid usage).
+    let cb = unsafe { CommandBuffer::from_handle(cb) }?;
+    if !q.can_run_commands() {
+        vk_bail!(
+            vk::Result::ERROR_UNKNOWN,
+            "command buffers submitted to queue family {}, which runs none",
+            q.family
+        );
+    }
+    cb.executable_stream()
+}
+
+/// Timeline waits among all batches (the worker waits for them to exist).
+fn timeline_waits<'a>(batches: impl IntoIterator<Item = &'a Batch>) -> Vec<SyncPoint> {
+    batches
+        .into_iter()
+        .flat_map(|b| b.waits.iter().copied())
+        .filter(|w| w.point.is_some())
+        .collect()
+}
+
+/// Lowers batches of command buffers to GROUP_SUBMIT jobs and submits.
+fn submit_batches(q: &Queue, batches: Vec<SubmitBatch>, fence: Option<&Fence>) -> VkResult<()> {
+    let mut batches = batches;
+    if batches.is_empty() && fence.is_some() {
+        batches.push(SubmitBatch {
+            batch: Batch::default(),
+            streams: Vec::new(),
+        });
+    }
+    if batches.is_empty() {
+        return Ok(());
+    }
+    let waits = timeline_waits(batches.iter().map(|b| &b.batch));
+    let fence_point = fence.map(|f| SyncPoint::binary(f.syncobj));
+    q.submit(waits, |progress| {
+        let n = batches.len();
+        let mut jobs = Vec::new();
+        for (i, b) in batches.into_iter().enumerate() {
+            let mut extra = Vec::new();
+            if i == n - 1 {
+                extra.push(progress);
+                extra.extend(fence_point);
+            }
+            let syncs = b.batch.spread(b.streams.len(), &extra);
+            if b.streams.is_empty() {
+                jobs.push(Job {
+                    stream: None,
+                    syncs: syncs.into_iter().next().unwrap_or_default(),
+                });
+            } else {
+                jobs.extend(b.streams.into_iter().zip(syncs).map(|(s, syncs)| Job {
+                    stream: Some(s),
+                    syncs,
+                }));
+            }
+        }
+        Work::Jobs(jobs)
+    })
+}
+
+pub unsafe extern "system" fn queue_submit(
+    queue: vk::Queue,
+    count: u32,
+    submits: *const vk::SubmitInfo<'_>,
+    fence: vk::Fence,
+) -> vk::Result {
+    guard("vkQueueSubmit", || {
+        // SAFETY: the queue and fence are ours (valid usage).
+        let (q, fence) = unsafe {
+            (
+                Queue::from_handle(queue)?,
+                handle::optional::<Fence, _>(fence),
+            )
+        };
+        let mut batches = Vec::new();
+        // SAFETY: submits holds count valid structs.
+        for s in unsafe { handle::slice(submits, count) } {
+            // SAFETY: the chain is valid.
+            let tl = unsafe { chain::find::<vk::TimelineSemaphoreSubmitInfo<'_>>(s.p_next) };
+            // SAFETY: the arrays hold the counts the struct gives.
+            let (waits, signals, cbs, wait_values, signal_values) = unsafe {
+                (
+                    handle::slice(s.p_wait_semaphores, s.wait_semaphore_count),
+                    handle::slice(s.p_signal_semaphores, s.signal_semaphore_count),
+                    handle::slice(s.p_command_buffers, s.command_buffer_count),
+                    tl.map_or(&[][..], |t| {
+                        handle::slice(t.p_wait_semaphore_values, t.wait_semaphore_value_count)
+                    }),
+                    tl.map_or(&[][..], |t| {
+                        handle::slice(t.p_signal_semaphore_values, t.signal_semaphore_value_count)
+                    }),
+                )
+            };
+            let mut streams = Vec::new();
+            for &cb in cbs {
+                streams.extend(stream_of(cb, q)?);
+            }
+            batches.push(SubmitBatch {
+                batch: Batch {
+                    waits: points(waits, wait_values)?,
+                    signals: points(signals, signal_values)?,
+                },
+                streams,
+            });
+        }
+        submit_batches(q, batches, fence)?;
+        Ok(vk::Result::SUCCESS)
+    })
+}
+
+pub unsafe extern "system" fn queue_submit2(
+    queue: vk::Queue,
+    count: u32,
+    submits: *const vk::SubmitInfo2<'_>,
+    fence: vk::Fence,
+) -> vk::Result {
+    guard("vkQueueSubmit2", || {
+        // SAFETY: the queue and fence are ours (valid usage).
+        let (q, fence) = unsafe {
+            (
+                Queue::from_handle(queue)?,
+                handle::optional::<Fence, _>(fence),
+            )
+        };
+        let mut batches = Vec::new();
+        // SAFETY: submits holds count valid structs.
+        for s in unsafe { handle::slice(submits, count) } {
+            // SAFETY: the arrays hold the counts the struct gives.
+            let (waits, signals, cbs) = unsafe {
+                (
+                    handle::slice(s.p_wait_semaphore_infos, s.wait_semaphore_info_count),
+                    handle::slice(s.p_signal_semaphore_infos, s.signal_semaphore_info_count),
+                    handle::slice(s.p_command_buffer_infos, s.command_buffer_info_count),
+                )
+            };
+            let to_points = |infos: &[vk::SemaphoreSubmitInfo<'_>]| {
+                let sems: Vec<_> = infos.iter().map(|i| i.semaphore).collect();
+                let values: Vec<_> = infos.iter().map(|i| i.value).collect();
+                points(&sems, &values)
+            };
+            let mut streams = Vec::new();
+            for cb in cbs {
+                streams.extend(stream_of(cb.command_buffer, q)?);
+            }
+            batches.push(SubmitBatch {
+                batch: Batch {
+                    waits: to_points(waits)?,
+                    signals: to_points(signals)?,
+                },
+                streams,
+            });
+        }
+        submit_batches(q, batches, fence)?;
+        Ok(vk::Result::SUCCESS)
+    })
+}
+
+pub unsafe extern "system" fn queue_bind_sparse(
+    queue: vk::Queue,
+    count: u32,
+    infos: *const vk::BindSparseInfo<'_>,
+    fence: vk::Fence,
+) -> vk::Result {
+    guard("vkQueueBindSparse", || {
+        // SAFETY: the queue and fence are ours (valid usage).
+        let (q, fence) = unsafe {
+            (
+                Queue::from_handle(queue)?,
+                handle::optional::<Fence, _>(fence),
+            )
+        };
+        // SAFETY: infos holds count valid structs.
+        let infos = unsafe { handle::slice(infos, count) };
+        // Everything is checked and lowered before anything is submitted:
+        // a bad bind changes nothing.
+        let mut lowered = Vec::new();
+        for info in infos {
+            // SAFETY: the chain is valid.
+            let tl = unsafe { chain::find::<vk::TimelineSemaphoreSubmitInfo<'_>>(info.p_next) };
+            // SAFETY: the arrays hold the counts the struct gives.
+            let (waits, signals, wait_values, signal_values) = unsafe {
+                (
+                    handle::slice(info.p_wait_semaphores, info.wait_semaphore_count),
+                    handle::slice(info.p_signal_semaphores, info.signal_semaphore_count),
+                    tl.map_or(&[][..], |t| {
+                        handle::slice(t.p_wait_semaphore_values, t.wait_semaphore_value_count)
+                    }),
+                    tl.map_or(&[][..], |t| {
+                        handle::slice(t.p_signal_semaphore_values, t.signal_semaphore_value_count)
+                    }),
+                )
+            };
+            let batch = Batch {
+                waits: points(waits, wait_values)?,
+                signals: points(signals, signal_values)?,
+            };
+            // SAFETY: the bind arrays are valid (valid usage).
+            let ops = unsafe { sparse::lower(&q.dev, info) }?;
+            lowered.push((batch, ops));
+        }
+        if lowered.is_empty() && fence.is_none() {
+            return Ok(vk::Result::SUCCESS);
+        }
+        let waits = timeline_waits(lowered.iter().map(|(b, _)| b));
+        let fence_point = fence.map(|f| SyncPoint::binary(f.syncobj));
+        let sparse_maps = q.dev.sparse_residency;
+        q.submit(waits, |progress| {
+            let n = lowered.len();
+            let mut ops = Vec::new();
+            if n == 0 {
+                let mut extra = vec![progress];
+                extra.extend(fence_point);
+                ops.push(sparse::sync_only(
+                    Batch::default().spread(1, &extra).remove(0),
+                ));
+            }
+            for (i, (batch, binds)) in lowered.into_iter().enumerate() {
+                let mut extra = Vec::new();
+                if i == n - 1 {
+                    extra.push(progress);
+                    extra.extend(fence_point);
+                }
+                let syncs = batch.spread(binds.len(), &extra);
+                if binds.is_empty() {
+                    // SYNC_ONLY needs at least one sync.
+                    let syncs = syncs.into_iter().next().unwrap_or_default();
+                    if !syncs.is_empty() {
+                        ops.push(sparse::sync_only(syncs));
+                    }
+                } else {
+                    ops.extend(
+                        binds
+                            .into_iter()
+                            .zip(syncs)
+                            .map(|(b, s)| b.op(sparse_maps, s)),
+                    );
+                }
+            }
+            Work::Binds(ops)
+        })?;
+        Ok(vk::Result::SUCCESS)
+    })
+}

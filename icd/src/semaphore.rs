@@ -1,0 +1,180 @@
+//! `VkSemaphore`: binary and timeline semaphores are both DRM syncobjs
+//! (timeline syncobjs carry points; binary ones a single fence).
+
+use ash::vk;
+use panthor_uapi::device::SyncobjWaitFlags;
+use panthor_uapi::Errno;
+
+use crate::device::{Device, DeviceRef};
+use crate::drm_sync::{deadline, SyncPoint};
+use crate::guard::{guard, guard_void, ErrnoExt, VkResult};
+use crate::{chain, handle, vk_bail};
+
+pub struct Semaphore {
+    pub dev: DeviceRef,
+    pub syncobj: u32,
+    pub timeline: bool,
+}
+
+impl Semaphore {
+    /// # Safety
+    /// `h` is null or a live semaphore of ours.
+    pub unsafe fn from_handle<'a>(h: vk::Semaphore) -> VkResult<&'a Semaphore> {
+        // SAFETY: forwarded contract.
+        unsafe { handle::object(h) }
+    }
+
+    /// The sync point a wait or signal of `value` means (the value is
+    /// ignored for binary semaphores, as the spec says).
+    pub fn point(&self, value: u64) -> SyncPoint {
+        if self.timeline {
+            SyncPoint::timeline(self.syncobj, value)
+        } else {
+            SyncPoint::binary(self.syncobj)
+        }
+    }
+}
+
+impl Drop for Semaphore {
+    fn drop(&mut self) {
+        if let Err(e) = self.dev.file.syncobj_destroy(self.syncobj) {
+            log::error!("SYNCOBJ_DESTROY({}): {e}", self.syncobj);
+        }
+    }
+}
+
+pub unsafe extern "system" fn create_semaphore(
+    device: vk::Device,
+    info: *const vk::SemaphoreCreateInfo<'_>,
+    _alloc: *const vk::AllocationCallbacks<'_>,
+    out: *mut vk::Semaphore,
+) -> vk::Result {
+    guard("vkCreateSemaphore", || {
+        // SAFETY: the device is ours.
+        let dev = unsafe { Device::from_handle(device) }?;
+        // SAFETY: info is valid (valid usage).
+        let info = unsafe { handle::input(info, "pCreateInfo") }?;
+        // SAFETY: the chain is valid.
+        let ty = unsafe { chain::find::<vk::SemaphoreTypeCreateInfo<'_>>(info.p_next) };
+        let (timeline, initial) = match ty {
+            Some(t) if t.semaphore_type == vk::SemaphoreType::TIMELINE => (true, t.initial_value),
+            _ => (false, 0),
+        };
+        let syncobj = dev.file.syncobj_create(0).vk("SYNCOBJ_CREATE")?;
+        let sem = Semaphore {
+            dev: dev.clone(),
+            syncobj,
+            timeline,
+        };
+        if initial > 0 {
+            dev.file
+                .syncobj_timeline_signal(&[syncobj], &[initial])
+                .vk("SYNCOBJ_TIMELINE_SIGNAL (initial value)")?;
+        }
+        // SAFETY: out is valid for a write.
+        unsafe { handle::out(out, handle::new_handle(sem)) }?;
+        Ok(vk::Result::SUCCESS)
+    })
+}
+
+pub unsafe extern "system" fn destroy_semaphore(
+    _device: vk::Device,
+    semaphore: vk::Semaphore,
+    _alloc: *const vk::AllocationCallbacks<'_>,
+) {
+    guard_void("vkDestroySemaphore", || {
+        // SAFETY: the handle is ours and the application is done with it.
+        drop(unsafe { handle::free_handle::<Semaphore, _>(semaphore) });
+        Ok(())
+    })
+}
+
+fn timeline(h: vk::Semaphore) -> VkResult<&'static Semaphore> {
+    // SAFETY: the handle is ours (valid usage).
+    let s = unsafe { Semaphore::from_handle(h) }?;
+    if !s.timeline {
+        vk_bail!(
+            vk::Result::ERROR_UNKNOWN,
+            "semaphore is binary, not timeline"
+        );
+    }
+    Ok(s)
+}
+
+pub unsafe extern "system" fn get_semaphore_counter_value(
+    _device: vk::Device,
+    semaphore: vk::Semaphore,
+    out: *mut u64,
+) -> vk::Result {
+    guard("vkGetSemaphoreCounterValue", || {
+        let s = timeline(semaphore)?;
+        let mut v = [0u64];
+        s.dev
+            .file
+            .syncobj_query(&[s.syncobj], &mut v, 0)
+            .vk("SYNCOBJ_QUERY")?;
+        s.dev.check_lost()?;
+        // SAFETY: out is valid for a write.
+        unsafe { handle::out(out, v[0]) }?;
+        Ok(vk::Result::SUCCESS)
+    })
+}
+
+pub unsafe extern "system" fn wait_semaphores(
+    device: vk::Device,
+    info: *const vk::SemaphoreWaitInfo<'_>,
+    timeout: u64,
+) -> vk::Result {
+    guard("vkWaitSemaphores", || {
+        // SAFETY: the device is ours.
+        let dev = unsafe { Device::from_handle(device) }?;
+        // SAFETY: info is valid (valid usage).
+        let info = unsafe { handle::input(info, "pWaitInfo") }?;
+        // SAFETY: the arrays hold semaphoreCount elements.
+        let (sems, values) = unsafe {
+            (
+                handle::slice(info.p_semaphores, info.semaphore_count),
+                handle::slice(info.p_values, info.semaphore_count),
+            )
+        };
+        let handles = sems
+            .iter()
+            .map(|&s| timeline(s).map(|s| s.syncobj))
+            .collect::<VkResult<Vec<_>>>()?;
+        if handles.is_empty() {
+            return Ok(vk::Result::SUCCESS);
+        }
+        // Points not yet submitted are waited for (wait-before-signal).
+        let mut flags = SyncobjWaitFlags::WAIT_FOR_SUBMIT;
+        if !info.flags.contains(vk::SemaphoreWaitFlags::ANY) {
+            flags |= SyncobjWaitFlags::WAIT_ALL;
+        }
+        match dev
+            .file
+            .syncobj_timeline_wait(&handles, values, deadline(timeout), flags)
+        {
+            Ok(_) => {
+                dev.check_lost()?;
+                Ok(vk::Result::SUCCESS)
+            }
+            Err(Errno::ETIME) => Ok(vk::Result::TIMEOUT),
+            Err(e) => Err(e).vk("SYNCOBJ_TIMELINE_WAIT"),
+        }
+    })
+}
+
+pub unsafe extern "system" fn signal_semaphore(
+    _device: vk::Device,
+    info: *const vk::SemaphoreSignalInfo<'_>,
+) -> vk::Result {
+    guard("vkSignalSemaphore", || {
+        // SAFETY: info is valid (valid usage).
+        let info = unsafe { handle::input(info, "pSignalInfo") }?;
+        let s = timeline(info.semaphore)?;
+        s.dev
+            .file
+            .syncobj_timeline_signal(&[s.syncobj], &[info.value])
+            .vk("SYNCOBJ_TIMELINE_SIGNAL")?;
+        Ok(vk::Result::SUCCESS)
+    })
+}

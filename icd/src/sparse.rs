@@ -1,0 +1,245 @@
+//! Sparse binding: `VkBindSparseInfo` lowered to a flat list of VM_BIND
+//! ops, merged where adjacent, all checked before any is submitted.
+//!
+//! A bind maps `[resource VA + resourceOffset, +size)` to the memory's BO
+//! at `memoryOffset`; an unbind (memory = `VK_NULL_HANDLE`) maps the range
+//! back over the sparse dummy page (`MAP_SPARSE`), or unmaps it on kernels
+//! without sparse mappings. Aliasing needs nothing special: a BO range may
+//! be mapped at any number of VAs.
+
+use ash::vk;
+use panthor_uapi::uapi::*;
+
+use crate::buffer::{Buffer, SPARSE_MAP_FLAGS};
+use crate::device::Device;
+use crate::guard::VkResult;
+use crate::memory::Memory;
+use crate::physical_device::SPARSE_BLOCK;
+use crate::queue::BindOp;
+use crate::{handle, vk_bail};
+
+/// One VM range to (re)map, before syncs are attached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PlannedBind {
+    pub va: u64,
+    pub size: u64,
+    /// BO and offset, or `None` for "back to sparse".
+    pub target: Option<(u32, u64)>,
+}
+
+impl PlannedBind {
+    /// Whether `next` continues this range (same BO, contiguous VA and
+    /// offset; or both unbinds with contiguous VA).
+    fn continued_by(&self, next: &PlannedBind) -> bool {
+        self.va + self.size == next.va
+            && match (self.target, next.target) {
+                (None, None) => true,
+                (Some((bo, off)), Some((nbo, noff))) => bo == nbo && off + self.size == noff,
+                _ => false,
+            }
+    }
+
+    /// The VM_BIND op (`sparse`: whether the kernel has MAP_SPARSE).
+    pub fn op(self, sparse: bool, syncs: Vec<drm_panthor_sync_op>) -> BindOp {
+        let (flags, bo, bo_offset) = match self.target {
+            Some((bo, off)) => (
+                DRM_PANTHOR_VM_BIND_OP_TYPE_MAP | DRM_PANTHOR_VM_BIND_OP_MAP_NOEXEC,
+                bo,
+                off,
+            ),
+            None if sparse => (SPARSE_MAP_FLAGS, 0, 0),
+            None => (DRM_PANTHOR_VM_BIND_OP_TYPE_UNMAP, 0, 0),
+        };
+        BindOp {
+            flags,
+            bo,
+            bo_offset,
+            va: self.va,
+            size: self.size,
+            syncs,
+        }
+    }
+}
+
+/// A SYNC_ONLY op carrying `syncs` (a batch with no binds).
+pub fn sync_only(syncs: Vec<drm_panthor_sync_op>) -> BindOp {
+    BindOp {
+        flags: DRM_PANTHOR_VM_BIND_OP_TYPE_SYNC_ONLY,
+        bo: 0,
+        bo_offset: 0,
+        va: 0,
+        size: 0,
+        syncs,
+    }
+}
+
+/// Merges adjacent binds (in order: later binds of the same range win, so
+/// only neighbours in submission order are merged).
+pub fn merge(binds: Vec<PlannedBind>) -> Vec<PlannedBind> {
+    let mut out: Vec<PlannedBind> = Vec::with_capacity(binds.len());
+    for b in binds {
+        match out.last_mut() {
+            Some(last) if last.continued_by(&b) => last.size += b.size,
+            _ => out.push(b),
+        }
+    }
+    out
+}
+
+/// Checks one `VkSparseMemoryBind` against a resource at `base` of `size`
+/// bytes (its VA reservation is `size` rounded up to whole blocks). A bind
+/// whose size is not a whole number of blocks must reach the resource's
+/// end; it then covers the last block entirely.
+pub fn plan_bind(
+    base: u64,
+    size: u64,
+    b: &vk::SparseMemoryBind,
+    what: &str,
+) -> VkResult<PlannedBind> {
+    if b.flags.contains(vk::SparseMemoryBindFlags::METADATA) {
+        vk_bail!(
+            vk::Result::ERROR_UNKNOWN,
+            "{what}: no metadata aspect exists"
+        );
+    }
+    let end = b.resource_offset.checked_add(b.size);
+    if b.size == 0 || end.is_none_or(|end| end > size.next_multiple_of(SPARSE_BLOCK)) {
+        vk_bail!(
+            vk::Result::ERROR_UNKNOWN,
+            "{what}: range {:#x}+{:#x} leaves the {size:#x}-byte resource",
+            b.resource_offset,
+            b.size
+        );
+    }
+    let reaches_end = end.is_some_and(|end| end >= size);
+    if b.resource_offset % SPARSE_BLOCK != 0 || (b.size % SPARSE_BLOCK != 0 && !reaches_end) {
+        vk_bail!(
+            vk::Result::ERROR_UNKNOWN,
+            "{what}: resourceOffset {:#x} and size {:#x} must be multiples of the {SPARSE_BLOCK:#x}-byte block",
+            b.resource_offset,
+            b.size
+        );
+    }
+    let bind_size = b.size.next_multiple_of(SPARSE_BLOCK);
+    // SAFETY: the memory handle is null or ours (valid usage).
+    let target = match unsafe { handle::optional::<crate::memory::MemoryRef, _>(b.memory) } {
+        None => None,
+        Some(mem) => Some(memory_target(mem, b.memory_offset, bind_size, what)?),
+    };
+    Ok(PlannedBind {
+        va: base + b.resource_offset,
+        size: bind_size,
+        target,
+    })
+}
+
+fn memory_target(mem: &Memory, offset: u64, size: u64, what: &str) -> VkResult<(u32, u64)> {
+    if offset % SPARSE_BLOCK != 0 {
+        vk_bail!(
+            vk::Result::ERROR_UNKNOWN,
+            "{what}: memoryOffset {offset:#x} is not a multiple of the block size"
+        );
+    }
+    match offset.checked_add(size) {
+        Some(end) if end <= mem.size => Ok((mem.bo, offset)),
+        _ => vk_bail!(
+            vk::Result::ERROR_UNKNOWN,
+            "{what}: memory range {offset:#x}+{size:#x} leaves the {:#x}-byte memory",
+            mem.size
+        ),
+    }
+}
+
+/// Every bind of one `VkBindSparseInfo`, checked, merged, as VM ops (no
+/// syncs yet).
+///
+/// # Safety
+/// The info's arrays are valid and its handles are ours.
+pub unsafe fn lower(dev: &Device, info: &vk::BindSparseInfo<'_>) -> VkResult<Vec<PlannedBind>> {
+    let mut binds = Vec::new();
+    // SAFETY: the caller's contract.
+    for bb in unsafe { handle::slice(info.p_buffer_binds, info.buffer_bind_count) } {
+        // SAFETY: the caller's contract.
+        let buf = unsafe { Buffer::from_handle(bb.buffer) }?;
+        let Some(range) = &buf.sparse else {
+            vk_bail!(
+                vk::Result::ERROR_UNKNOWN,
+                "vkQueueBindSparse on a buffer created without SPARSE_BINDING"
+            );
+        };
+        // SAFETY: the caller's contract.
+        for (i, b) in unsafe { handle::slice(bb.p_binds, bb.bind_count) }
+            .iter()
+            .enumerate()
+        {
+            binds.push(plan_bind(
+                range.va,
+                buf.size,
+                b,
+                &format!("buffer bind {i}"),
+            )?);
+        }
+    }
+    if info.image_opaque_bind_count != 0 || info.image_bind_count != 0 {
+        vk_bail!(
+            vk::Result::ERROR_UNKNOWN,
+            "sparse images are not supported yet"
+        );
+    }
+    let _ = dev;
+    Ok(merge(binds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b(va: u64, size: u64, target: Option<(u32, u64)>) -> PlannedBind {
+        PlannedBind { va, size, target }
+    }
+
+    #[test]
+    fn merges_contiguous_binds_of_one_bo() {
+        let k = SPARSE_BLOCK;
+        let m = merge(vec![
+            b(0, k, Some((1, 0))),
+            b(k, k, Some((1, k))),
+            b(2 * k, k, Some((1, 5 * k))), // offset jumps: new op
+            b(3 * k, k, Some((2, 6 * k))), // other BO: new op
+            b(4 * k, k, None),
+            b(5 * k, 2 * k, None),
+        ]);
+        assert_eq!(
+            m,
+            vec![
+                b(0, 2 * k, Some((1, 0))),
+                b(2 * k, k, Some((1, 5 * k))),
+                b(3 * k, k, Some((2, 6 * k))),
+                b(4 * k, 3 * k, None),
+            ]
+        );
+    }
+
+    #[test]
+    fn rejects_misaligned_and_out_of_range() {
+        let k = SPARSE_BLOCK;
+        let bind = |off, size| vk::SparseMemoryBind {
+            resource_offset: off,
+            size,
+            ..Default::default()
+        };
+        assert!(plan_bind(0x100000, 4 * k, &bind(0, k), "t").is_ok());
+        assert!(plan_bind(0x100000, 4 * k, &bind(4096, k), "t").is_err());
+        assert!(plan_bind(0x100000, 4 * k, &bind(0, 4096), "t").is_err());
+        assert!(plan_bind(0x100000, 4 * k, &bind(3 * k, 2 * k), "t").is_err());
+        assert!(plan_bind(0x100000, 4 * k, &bind(u64::MAX - k + 1, k), "t").is_err());
+        // A partial last block is fine when the bind reaches the end.
+        let tail = plan_bind(0x100000, 3 * k + 100, &bind(3 * k, 100), "t").unwrap();
+        assert_eq!(tail.size, k);
+        assert!(plan_bind(0x100000, 3 * k + 100, &bind(2 * k, 100), "t").is_err());
+        assert_eq!(
+            plan_bind(0x100000, 4 * k, &bind(k, k), "t").unwrap().va,
+            0x100000 + k
+        );
+    }
+}
