@@ -222,7 +222,7 @@ pub unsafe extern "system" fn get_buffer_memory_requirements(
 ///
 /// # Safety
 /// `out` is a valid output struct with a valid chain.
-unsafe fn fill_requirements2(
+pub unsafe fn fill_requirements2(
     out: *mut vk::MemoryRequirements2<'_>,
     req: vk::MemoryRequirements,
 ) -> VkResult<()> {

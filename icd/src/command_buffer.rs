@@ -10,10 +10,13 @@ use ash::vk;
 use mali_csf::CsBuilder;
 
 use crate::buffer::Buffer;
+use crate::clear_color;
+use crate::cs_image::{self, BufferLayout, CopyError, Region};
 use crate::cs_transfer::{self, Unaligned};
 use crate::device::DeviceRef;
 use crate::event::{Event, EVENT_RESET, EVENT_SET};
 use crate::guard::{guard, guard_void, VkError, VkResult};
+use crate::image::Image;
 use crate::memory::Memory;
 use crate::{handle, vk_bail};
 
@@ -437,5 +440,167 @@ pub unsafe extern "system" fn cmd_wait_events2(
             unsafe { handle::slice(events, count) },
             "vkCmdWaitEvents2",
         )
+    })
+}
+
+// ----- image transfers --------------------------------------------------------
+
+fn image<'a>(h: vk::Image) -> VkResult<&'a Image> {
+    // SAFETY: images named by commands are ours (valid usage).
+    unsafe { Image::from_handle(h) }
+}
+
+fn copy_error(e: CopyError) -> VkError {
+    VkError::new(vk::Result::ERROR_UNKNOWN, e.to_string())
+}
+
+fn region(sub: &vk::ImageSubresourceLayers, offset: vk::Offset3D, extent: vk::Extent3D) -> VkResult<Region> {
+    if offset.x < 0 || offset.y < 0 || offset.z < 0 {
+        vk_bail!(vk::Result::ERROR_UNKNOWN, "negative image offset {offset:?}");
+    }
+    let layer_count = if sub.layer_count == vk::REMAINING_ARRAY_LAYERS { u32::MAX } else { sub.layer_count };
+    Ok(Region {
+        level: sub.mip_level,
+        base_layer: sub.base_array_layer,
+        layer_count,
+        offset: [offset.x as u32, offset.y as u32, offset.z as u32],
+        extent: [extent.width, extent.height, extent.depth],
+    })
+}
+
+/// Bytes of buffer a `VkBufferImageCopy` touches from `bufferOffset`.
+fn buffer_span(img: &Image, c: &vk::BufferImageCopy, layers: u32) -> u64 {
+    let b = img.block;
+    let row_texels = if c.buffer_row_length == 0 { c.image_extent.width } else { c.buffer_row_length };
+    let height_texels = if c.buffer_image_height == 0 { c.image_extent.height } else { c.buffer_image_height };
+    let row_blocks = u64::from(row_texels.div_ceil(b.extent[0]));
+    let height_blocks = u64::from(height_texels.div_ceil(b.extent[1]));
+    let width_blocks = u64::from(c.image_extent.width.div_ceil(b.extent[0]));
+    let rows = u64::from(c.image_extent.height.div_ceil(b.extent[1]));
+    let slices = u64::from(c.image_extent.depth.div_ceil(b.extent[2]).max(layers));
+    if width_blocks == 0 || rows == 0 || slices == 0 {
+        return 0;
+    }
+    (((slices - 1) * height_blocks + rows - 1) * row_blocks + width_blocks) * u64::from(b.bytes)
+}
+
+fn buffer_image_copies(
+    cb: &CommandBuffer,
+    what: &str,
+    buf: vk::Buffer,
+    img: vk::Image,
+    copies: &[vk::BufferImageCopy],
+    to_image: bool,
+) -> VkResult<()> {
+    cb.record(what, |cs| {
+        let (buf, img) = (buffer(buf)?, image(img)?);
+        let iref = img.transfer_ref()?;
+        for c in copies {
+            let r = region(&c.image_subresource, c.image_offset, c.image_extent)?;
+            let layers = if r.layer_count == u32::MAX {
+                img.layout.desc().layers.saturating_sub(r.base_layer)
+            } else {
+                r.layer_count
+            };
+            let r = Region { layer_count: layers, ..r };
+            buf.check_range(c.buffer_offset, buffer_span(img, c, layers), "buffer side")?;
+            let bl = BufferLayout {
+                va: buf.address(c.buffer_offset)?,
+                row_length: c.buffer_row_length,
+                image_height: c.buffer_image_height,
+            };
+            let done = if to_image {
+                cs_image::buffer_to_image(cs, bl, iref, &r)
+            } else {
+                cs_image::image_to_buffer(cs, iref, &r, bl)
+            };
+            done.map_err(copy_error)?;
+        }
+        Ok(())
+    })
+}
+
+pub unsafe extern "system" fn cmd_copy_buffer_to_image(
+    cb: vk::CommandBuffer,
+    src: vk::Buffer,
+    dst: vk::Image,
+    _layout: vk::ImageLayout,
+    count: u32,
+    regions: *const vk::BufferImageCopy,
+) {
+    guard_void("vkCmdCopyBufferToImage", || {
+        // SAFETY: regions holds count elements.
+        let regions = unsafe { handle::slice(regions, count) };
+        buffer_image_copies(cb!(cb), "vkCmdCopyBufferToImage", src, dst, regions, true)
+    })
+}
+
+pub unsafe extern "system" fn cmd_copy_image_to_buffer(
+    cb: vk::CommandBuffer,
+    src: vk::Image,
+    _layout: vk::ImageLayout,
+    dst: vk::Buffer,
+    count: u32,
+    regions: *const vk::BufferImageCopy,
+) {
+    guard_void("vkCmdCopyImageToBuffer", || {
+        // SAFETY: regions holds count elements.
+        let regions = unsafe { handle::slice(regions, count) };
+        buffer_image_copies(cb!(cb), "vkCmdCopyImageToBuffer", dst, src, regions, false)
+    })
+}
+
+pub unsafe extern "system" fn cmd_copy_image(
+    cb: vk::CommandBuffer,
+    src: vk::Image,
+    _src_layout: vk::ImageLayout,
+    dst: vk::Image,
+    _dst_layout: vk::ImageLayout,
+    count: u32,
+    regions: *const vk::ImageCopy,
+) {
+    guard_void("vkCmdCopyImage", || {
+        // SAFETY: regions holds count elements.
+        let regions = unsafe { handle::slice(regions, count) };
+        cb!(cb).record("vkCmdCopyImage", |cs| {
+            let (src, dst) = (image(src)?, image(dst)?);
+            let (sref, dref) = (src.transfer_ref()?, dst.transfer_ref()?);
+            for c in regions {
+                let sr = region(&c.src_subresource, c.src_offset, c.extent)?;
+                let dr = region(&c.dst_subresource, c.dst_offset, c.extent)?;
+                cs_image::image_to_image(cs, sref, &sr, dref, &dr).map_err(copy_error)?;
+            }
+            Ok(())
+        })
+    })
+}
+
+pub unsafe extern "system" fn cmd_clear_color_image(
+    cb: vk::CommandBuffer,
+    img: vk::Image,
+    _layout: vk::ImageLayout,
+    color: *const vk::ClearColorValue,
+    count: u32,
+    ranges: *const vk::ImageSubresourceRange,
+) {
+    guard_void("vkCmdClearColorImage", || {
+        // SAFETY: color is valid; ranges holds count elements.
+        let (color, ranges) = unsafe { (handle::input(color, "pColor")?, handle::slice(ranges, count)) };
+        cb!(cb).record("vkCmdClearColorImage", |cs| {
+            let img = image(img)?;
+            let Some(block) = clear_color::pack(img.format, color) else {
+                vk_bail!(vk::Result::ERROR_UNKNOWN, "clearing {:?} is not supported", img.format);
+            };
+            let iref = img.transfer_ref()?;
+            let desc = *img.layout.desc();
+            for r in ranges {
+                let levels = if r.level_count == vk::REMAINING_MIP_LEVELS { desc.levels.saturating_sub(r.base_mip_level) } else { r.level_count };
+                let layers = if r.layer_count == vk::REMAINING_ARRAY_LAYERS { desc.layers.saturating_sub(r.base_array_layer) } else { r.layer_count };
+                for level in r.base_mip_level..r.base_mip_level.saturating_add(levels) {
+                    cs_image::clear(cs, iref, level, r.base_array_layer, layers, &block).map_err(copy_error)?;
+                }
+            }
+            Ok(())
+        })
     })
 }

@@ -39,10 +39,13 @@ pub struct Scope<'a> {
 }
 
 impl Scope<'static> {
+    /// Before an instance exists: the global commands of every version the
+    /// driver implements (the loader asks for `vkEnumerateInstanceVersion`
+    /// to learn it).
     pub fn global() -> Scope<'static> {
         Scope {
             level: Level::Global,
-            version: vk::API_VERSION_1_0,
+            version: crate::instance::DRIVER_API_VERSION,
             extensions: &[],
             device_extensions: &[],
         }
@@ -114,7 +117,8 @@ macro_rules! implemented {
 }
 
 use crate::{
-    buffer, command_buffer, command_pool, device, event, fence, format, instance, loader, memory,
+    buffer, command_buffer, command_pool, device, event, fence, format, image, instance, loader,
+    memory,
     physical_device, queue, semaphore,
 };
 
@@ -175,6 +179,20 @@ implemented! {
     PFN_vkGetDeviceBufferMemoryRequirements = buffer::get_device_buffer_memory_requirements;
     PFN_vkBindBufferMemory = buffer::bind_buffer_memory;
     PFN_vkBindBufferMemory2 = buffer::bind_buffer_memory2;
+    PFN_vkGetDeviceImageMemoryRequirements = image::get_device_image_memory_requirements;
+    PFN_vkGetDeviceImageSparseMemoryRequirements = image::get_device_image_sparse_memory_requirements;
+    // Images.
+    PFN_vkCreateImage = image::create_image;
+    PFN_vkDestroyImage = image::destroy_image;
+    PFN_vkGetImageMemoryRequirements = image::get_image_memory_requirements;
+    PFN_vkGetImageMemoryRequirements2 = image::get_image_memory_requirements2;
+    PFN_vkGetImageSparseMemoryRequirements = image::get_image_sparse_memory_requirements;
+    PFN_vkGetImageSparseMemoryRequirements2 = image::get_image_sparse_memory_requirements2;
+    PFN_vkBindImageMemory = image::bind_image_memory;
+    PFN_vkBindImageMemory2 = image::bind_image_memory2;
+    PFN_vkGetImageSubresourceLayout = image::get_image_subresource_layout;
+    PFN_vkCreateImageView = image::create_image_view;
+    PFN_vkDestroyImageView = image::destroy_image_view;
     // Synchronization.
     PFN_vkCreateFence = fence::create_fence;
     PFN_vkDestroyFence = fence::destroy_fence;
@@ -207,10 +225,71 @@ implemented! {
     PFN_vkCmdUpdateBuffer = command_buffer::cmd_update_buffer;
     PFN_vkCmdPipelineBarrier = command_buffer::cmd_pipeline_barrier;
     PFN_vkCmdPipelineBarrier2 = command_buffer::cmd_pipeline_barrier2;
+    PFN_vkCmdCopyBufferToImage = command_buffer::cmd_copy_buffer_to_image;
+    PFN_vkCmdCopyImageToBuffer = command_buffer::cmd_copy_image_to_buffer;
+    PFN_vkCmdCopyImage = command_buffer::cmd_copy_image;
+    PFN_vkCmdClearColorImage = command_buffer::cmd_clear_color_image;
     PFN_vkCmdSetEvent = command_buffer::cmd_set_event;
     PFN_vkCmdResetEvent = command_buffer::cmd_reset_event;
     PFN_vkCmdWaitEvents = command_buffer::cmd_wait_events;
     PFN_vkCmdSetEvent2 = command_buffer::cmd_set_event2;
     PFN_vkCmdResetEvent2 = command_buffer::cmd_reset_event2;
     PFN_vkCmdWaitEvents2 = command_buffer::cmd_wait_events2;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::instance::INSTANCE_EXTENSIONS;
+    use crate::physical_device::DEVICE_EXTENSIONS_ALL;
+
+    /// Advertising an extension promises all its commands: every command an
+    /// extension we list provides (alone) must be implemented.
+    #[test]
+    fn every_advertised_extension_is_complete() {
+        for ext in INSTANCE_EXTENSIONS.iter().chain(DEVICE_EXTENSIONS_ALL) {
+            assert!(vk_tables::extension(ext).is_some(), "{ext} is not in vk.xml");
+            for cmd in vk_tables::commands() {
+                let provided = cmd
+                    .requires
+                    .iter()
+                    .any(|r| matches!(r, Requirement::Extension { name, also: None } if name == ext));
+                if provided {
+                    let target = cmd.alias_of.unwrap_or(cmd.name);
+                    assert!(implementation(target).is_some(), "{ext} needs {} ({target})", cmd.name);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn implemented_names_are_registry_commands() {
+        for (pfn, _) in IMPLEMENTED {
+            let name = &pfn[4..];
+            let info = vk_tables::command(name).unwrap_or_else(|| panic!("{name} is not in vk.xml"));
+            assert_eq!(info.alias_of, None, "{name}: implement the core name, not an alias");
+        }
+    }
+
+    #[test]
+    fn scopes_follow_version_and_extensions() {
+        let exts = ["VK_KHR_timeline_semaphore"];
+        let dev = Scope {
+            level: Level::Device,
+            version: vk::API_VERSION_1_1,
+            extensions: &[],
+            device_extensions: &exts,
+        };
+        assert!(lookup("vkWaitSemaphoresKHR", &dev).is_some());
+        assert!(lookup("vkWaitSemaphores", &dev).is_none(), "1.2 core on a 1.1 device");
+        assert!(lookup("vkCreateInstance", &dev).is_none(), "global command at device level");
+        assert!(lookup("vkGetPhysicalDeviceFeatures", &dev).is_none());
+        assert!(lookup("vkCmdPipelineBarrier2KHR", &dev).is_none(), "extension not enabled");
+        let global = Scope::global();
+        assert!(lookup("vkCreateInstance", &global).is_some());
+        assert!(lookup("vkEnumerateInstanceVersion", &global).is_some(), "the loader asks for it");
+        assert!(lookup("vkGetInstanceProcAddr", &global).is_some());
+        assert!(lookup("vkDestroyInstance", &global).is_none());
+        assert!(lookup("vkNoSuchCommand", &global).is_none());
+    }
 }

@@ -1,55 +1,217 @@
-//! Formats: what each one supports with each tiling, from the registry's
-//! texel-block table (`vk_tables`).
+//! Formats: which ones images support, with which features, from the
+//! registry's texel-block table (`vk_tables`).
 //!
-//! Images do not exist yet in this driver, so no format claims image
-//! features and image format queries say `VK_ERROR_FORMAT_NOT_SUPPORTED`;
-//! buffers have no format features until texel buffers exist.
+//! Images hold formats whose texel block is 4, 8 or 16 bytes (32/64/128-bit
+//! colour formats and the BC/ETC2/EAC/ASTC compressed ones): command streams
+//! move whole aligned 32-bit words, so 8/16/24-bit texels could not be
+//! copied into the interleaved layout without byte operations, which need
+//! the compute path. Depth/stencil and multi-planar formats wait for it too.
+//! What images can do today is transfers (copies and clears), so the
+//! features are TRANSFER_SRC | TRANSFER_DST, and usage beyond transfers is
+//! refused.
 
 use ash::vk;
 
-use crate::guard::{guard, guard_void, VkResult};
+use crate::guard::{guard, guard_void, VkError, VkResult};
 use crate::handle;
+use crate::layout::{standard_block_shape_texels, Dim, TexelBlock};
 use crate::physical_device::PhysicalDevice;
+use crate::vk_tables;
 use crate::{chain, fill_out, vk_bail};
 
+/// Usage an image may have.
+pub const SUPPORTED_USAGE: vk::ImageUsageFlags =
+    vk::ImageUsageFlags::from_raw(vk::ImageUsageFlags::TRANSFER_SRC.as_raw() | vk::ImageUsageFlags::TRANSFER_DST.as_raw());
+
+/// Image creation flags we honour.
+pub const SUPPORTED_FLAGS: vk::ImageCreateFlags = vk::ImageCreateFlags::from_raw(
+    vk::ImageCreateFlags::SPARSE_BINDING.as_raw()
+        | vk::ImageCreateFlags::SPARSE_RESIDENCY.as_raw()
+        | vk::ImageCreateFlags::SPARSE_ALIASED.as_raw()
+        | vk::ImageCreateFlags::MUTABLE_FORMAT.as_raw()
+        | vk::ImageCreateFlags::CUBE_COMPATIBLE.as_raw()
+        | vk::ImageCreateFlags::TYPE_2D_ARRAY_COMPATIBLE.as_raw()
+        | vk::ImageCreateFlags::EXTENDED_USAGE.as_raw(),
+);
+
+/// Largest image resource (bytes).
+pub const MAX_RESOURCE_SIZE: u64 = 1 << 40;
+
+/// The texel block of a format images can hold.
+pub fn image_block(format: vk::Format) -> Option<TexelBlock> {
+    let f = vk_tables::format(format)?;
+    let plain = f.planes == 0 && f.depth_bits == 0 && f.stencil_bits == 0 && f.chroma.is_none();
+    (plain && matches!(f.block_bytes, 4 | 8 | 16)).then(|| TexelBlock {
+        bytes: f.block_bytes,
+        extent: f.block_extent,
+    })
+}
+
 /// The format features of `format` (linear tiling, optimal tiling, buffer).
-pub fn features(_pd: &PhysicalDevice, _format: vk::Format) -> vk::FormatProperties {
-    vk::FormatProperties::default()
+pub fn features(format: vk::Format) -> vk::FormatProperties {
+    let transfer = vk::FormatFeatureFlags::TRANSFER_SRC | vk::FormatFeatureFlags::TRANSFER_DST;
+    match image_block(format) {
+        Some(b) => vk::FormatProperties {
+            // Linear images of compressed formats are allowed by the spec
+            // but pointless for transfers; offer them uncompressed only.
+            linear_tiling_features: if b.extent == [1, 1, 1] { transfer } else { vk::FormatFeatureFlags::empty() },
+            optimal_tiling_features: transfer,
+            buffer_features: vk::FormatFeatureFlags::empty(),
+        },
+        None => vk::FormatProperties::default(),
+    }
+}
+
+pub fn dim_of(ty: vk::ImageType) -> Option<Dim> {
+    match ty {
+        vk::ImageType::TYPE_1D => Some(Dim::D1),
+        vk::ImageType::TYPE_2D => Some(Dim::D2),
+        vk::ImageType::TYPE_3D => Some(Dim::D3),
+        _ => None,
+    }
+}
+
+/// What `vkGetPhysicalDeviceImageFormatProperties` reports, or why the
+/// combination is not supported.
+pub fn image_format_properties(
+    sparse_residency: bool,
+    format: vk::Format,
+    ty: vk::ImageType,
+    tiling: vk::ImageTiling,
+    usage: vk::ImageUsageFlags,
+    flags: vk::ImageCreateFlags,
+) -> VkResult<vk::ImageFormatProperties> {
+    let unsupported = |why: String| Err(VkError::new(vk::Result::ERROR_FORMAT_NOT_SUPPORTED, why));
+    let Some(block) = image_block(format) else {
+        return unsupported(format!("{format:?} is not an image format of this driver"));
+    };
+    let Some(dim) = dim_of(ty) else {
+        return unsupported(format!("image type {ty:?}"));
+    };
+    let f = features(format);
+    let have = match tiling {
+        vk::ImageTiling::OPTIMAL => f.optimal_tiling_features,
+        vk::ImageTiling::LINEAR => f.linear_tiling_features,
+        _ => vk::FormatFeatureFlags::empty(),
+    };
+    if have.is_empty() {
+        return unsupported(format!("{format:?} with {tiling:?}"));
+    }
+    if !SUPPORTED_USAGE.contains(usage) {
+        return unsupported(format!("usage {usage:?}: images support transfers only so far"));
+    }
+    if !SUPPORTED_FLAGS.contains(flags) {
+        return unsupported(format!("flags {flags:?}"));
+    }
+    let sparse = flags.intersects(
+        vk::ImageCreateFlags::SPARSE_BINDING | vk::ImageCreateFlags::SPARSE_RESIDENCY | vk::ImageCreateFlags::SPARSE_ALIASED,
+    );
+    if sparse && tiling != vk::ImageTiling::OPTIMAL {
+        return unsupported("sparse images need optimal tiling".into());
+    }
+    if flags.contains(vk::ImageCreateFlags::SPARSE_RESIDENCY) {
+        if !sparse_residency {
+            return unsupported("sparse residency needs panthor 1.9 (MAP_SPARSE)".into());
+        }
+        if standard_block_shape_texels(dim, block, 1).is_none() {
+            return unsupported(format!("no sparse block shape for {ty:?}"));
+        }
+    }
+    if flags.contains(vk::ImageCreateFlags::CUBE_COMPATIBLE) && dim != Dim::D2 {
+        return unsupported("cube compatibility needs a 2D image".into());
+    }
+    let linear = tiling == vk::ImageTiling::LINEAR;
+    let max_extent: [u32; 3] = match dim {
+        Dim::D1 => [16384, 1, 1],
+        Dim::D2 => [16384, 16384, 1],
+        Dim::D3 => [2048, 2048, 2048],
+    };
+    let levels = 32 - max_extent.iter().max().copied().unwrap_or(1).leading_zeros();
+    Ok(vk::ImageFormatProperties {
+        max_extent: vk::Extent3D {
+            width: max_extent[0],
+            height: max_extent[1],
+            depth: max_extent[2],
+        },
+        max_mip_levels: if linear { 1 } else { levels },
+        max_array_layers: if linear || dim == Dim::D3 { 1 } else { 2048 },
+        // Multisample images need a way to write samples (attachments or
+        // multisample storage images); none exists before shaders.
+        sample_counts: vk::SampleCountFlags::TYPE_1,
+        max_resource_size: MAX_RESOURCE_SIZE,
+    })
+}
+
+/// Whether single mip tails are used (`PANTHOR_VK_SINGLE_MIPTAIL=1`):
+/// both arrangements are implemented; per-layer is the default.
+pub fn single_miptail() -> bool {
+    std::env::var("PANTHOR_VK_SINGLE_MIPTAIL").is_ok_and(|v| v == "1")
+}
+
+/// `VkSparseImageFormatProperties` for a supported sparse image.
+pub fn sparse_format_properties(dim: Dim, block: TexelBlock) -> Option<vk::SparseImageFormatProperties> {
+    let g = standard_block_shape_texels(dim, block, 1)?;
+    Some(vk::SparseImageFormatProperties {
+        aspect_mask: vk::ImageAspectFlags::COLOR,
+        image_granularity: vk::Extent3D {
+            width: g[0],
+            height: g[1],
+            depth: g[2],
+        },
+        flags: if single_miptail() {
+            vk::SparseImageFormatFlags::SINGLE_MIPTAIL
+        } else {
+            vk::SparseImageFormatFlags::empty()
+        },
+    })
+}
+
+fn sparse_properties_for(
+    pd: &PhysicalDevice,
+    format: vk::Format,
+    ty: vk::ImageType,
+    samples: vk::SampleCountFlags,
+    usage: vk::ImageUsageFlags,
+    tiling: vk::ImageTiling,
+) -> Option<vk::SparseImageFormatProperties> {
+    let flags = vk::ImageCreateFlags::SPARSE_BINDING | vk::ImageCreateFlags::SPARSE_RESIDENCY;
+    let _ = image_format_properties(pd.sparse_residency, format, ty, tiling, usage, flags).ok()?;
+    if samples != vk::SampleCountFlags::TYPE_1 {
+        return None;
+    }
+    sparse_format_properties(dim_of(ty)?, image_block(format)?)
 }
 
 pub unsafe extern "system" fn get_format_properties(
-    pd: vk::PhysicalDevice,
+    _pd: vk::PhysicalDevice,
     format: vk::Format,
     out: *mut vk::FormatProperties,
 ) {
     guard_void("vkGetPhysicalDeviceFormatProperties", || {
-        // SAFETY: the handle is ours.
-        let pd = unsafe { PhysicalDevice::from_handle(pd) }?;
         // SAFETY: out is valid for a write.
-        unsafe { handle::out(out, features(pd, format)) }
+        unsafe { handle::out(out, features(format)) }
     })
 }
 
 pub unsafe extern "system" fn get_format_properties2(
-    pd: vk::PhysicalDevice,
+    _pd: vk::PhysicalDevice,
     format: vk::Format,
     out: *mut vk::FormatProperties2<'_>,
 ) {
     guard_void("vkGetPhysicalDeviceFormatProperties2", || {
-        // SAFETY: the handle is ours.
-        let pd = unsafe { PhysicalDevice::from_handle(pd) }?;
         // SAFETY: out is valid (valid usage).
         let out = unsafe { &mut *out };
-        let f = features(pd, format);
+        let f = features(format);
         out.format_properties = f;
+        let wide = |x: vk::FormatFeatureFlags| vk::FormatFeatureFlags2::from_raw(x.as_raw() as u64);
         // SAFETY: the chain is the application's valid output chain.
         unsafe {
             chain::for_each_out(out.p_next, |o| {
                 fill_out!(o,
                     vk::FormatProperties3<'_> => |p| {
-                        p.linear_tiling_features = vk::FormatFeatureFlags2::from_raw(f.linear_tiling_features.as_raw() as u64);
-                        p.optimal_tiling_features = vk::FormatFeatureFlags2::from_raw(f.optimal_tiling_features.as_raw() as u64);
-                        p.buffer_features = vk::FormatFeatureFlags2::from_raw(f.buffer_features.as_raw() as u64);
+                        p.linear_tiling_features = wide(f.linear_tiling_features);
+                        p.optimal_tiling_features = wide(f.optimal_tiling_features);
+                        p.buffer_features = wide(f.buffer_features);
                     }
                 )
             })
@@ -58,35 +220,33 @@ pub unsafe extern "system" fn get_format_properties2(
     })
 }
 
-fn image_format_properties(
-    _pd: &PhysicalDevice,
-    format: vk::Format,
-    _ty: vk::ImageType,
-    _tiling: vk::ImageTiling,
-) -> VkResult<vk::ImageFormatProperties> {
-    vk_bail!(
-        vk::Result::ERROR_FORMAT_NOT_SUPPORTED,
-        "{format:?}: images are not supported yet"
-    )
-}
-
 #[allow(clippy::too_many_arguments)]
 pub unsafe extern "system" fn get_image_format_properties(
     pd: vk::PhysicalDevice,
     format: vk::Format,
     ty: vk::ImageType,
     tiling: vk::ImageTiling,
-    _usage: vk::ImageUsageFlags,
-    _flags: vk::ImageCreateFlags,
+    usage: vk::ImageUsageFlags,
+    flags: vk::ImageCreateFlags,
     out: *mut vk::ImageFormatProperties,
 ) -> vk::Result {
     guard("vkGetPhysicalDeviceImageFormatProperties", || {
         // SAFETY: the handle is ours.
         let pd = unsafe { PhysicalDevice::from_handle(pd) }?;
-        let props = image_format_properties(pd, format, ty, tiling)?;
-        // SAFETY: out is valid for a write.
-        unsafe { handle::out(out, props) }?;
-        Ok(vk::Result::SUCCESS)
+        match image_format_properties(pd.sparse_residency, format, ty, tiling, usage, flags) {
+            Ok(props) => {
+                // SAFETY: out is valid for a write.
+                unsafe { handle::out(out, props) }?;
+                Ok(vk::Result::SUCCESS)
+            }
+            Err(e) => {
+                // An expected answer, not a failure worth a warning.
+                log::debug!("{}", e.why);
+                // SAFETY: out is valid for a write; the spec wants it zeroed.
+                unsafe { handle::out(out, vk::ImageFormatProperties::default()) }?;
+                Ok(e.result)
+            }
+        }
     })
 }
 
@@ -98,41 +258,75 @@ pub unsafe extern "system" fn get_image_format_properties2(
     guard("vkGetPhysicalDeviceImageFormatProperties2", || {
         // SAFETY: the handle is ours.
         let pd = unsafe { PhysicalDevice::from_handle(pd) }?;
-        // SAFETY: info is valid (valid usage).
-        let info = unsafe { handle::input(info, "pImageFormatInfo") }?;
-        let props = image_format_properties(pd, info.format, info.ty, info.tiling)?;
-        // SAFETY: out is valid (valid usage).
-        unsafe { (*out).image_format_properties = props };
-        Ok(vk::Result::SUCCESS)
+        // SAFETY: info and out are valid (valid usage).
+        let (info, out) = unsafe { (handle::input(info, "pImageFormatInfo")?, &mut *out) };
+        // SAFETY: the chain is valid.
+        if unsafe { chain::find::<vk::PhysicalDeviceExternalImageFormatInfo<'_>>(info.p_next) }
+            .is_some_and(|e| !e.handle_type.is_empty())
+        {
+            out.image_format_properties = vk::ImageFormatProperties::default();
+            log::debug!("no external memory handle types are supported");
+            return Ok(vk::Result::ERROR_FORMAT_NOT_SUPPORTED);
+        }
+        match image_format_properties(pd.sparse_residency, info.format, info.ty, info.tiling, info.usage, info.flags) {
+            Ok(p) => {
+                out.image_format_properties = p;
+                Ok(vk::Result::SUCCESS)
+            }
+            Err(e) => {
+                log::debug!("{}", e.why);
+                out.image_format_properties = vk::ImageFormatProperties::default();
+                Ok(e.result)
+            }
+        }
     })
 }
 
 #[allow(clippy::too_many_arguments)]
 pub unsafe extern "system" fn get_sparse_image_format_properties(
-    _pd: vk::PhysicalDevice,
-    _format: vk::Format,
-    _ty: vk::ImageType,
-    _samples: vk::SampleCountFlags,
-    _usage: vk::ImageUsageFlags,
-    _tiling: vk::ImageTiling,
+    pd: vk::PhysicalDevice,
+    format: vk::Format,
+    ty: vk::ImageType,
+    samples: vk::SampleCountFlags,
+    usage: vk::ImageUsageFlags,
+    tiling: vk::ImageTiling,
     count: *mut u32,
-    _out: *mut vk::SparseImageFormatProperties,
+    out: *mut vk::SparseImageFormatProperties,
 ) {
     guard_void("vkGetPhysicalDeviceSparseImageFormatProperties", || {
-        // No image format is supported, so none is sparse.
-        // SAFETY: count is valid.
-        unsafe { handle::out(count, 0) }
+        // SAFETY: the handle is ours.
+        let pd = unsafe { PhysicalDevice::from_handle(pd) }?;
+        let props: Vec<_> = sparse_properties_for(pd, format, ty, samples, usage, tiling).into_iter().collect();
+        // SAFETY: count/out follow the two-call idiom.
+        let _ = unsafe { handle::write_array(count, out, &props) };
+        Ok(())
     })
 }
 
 pub unsafe extern "system" fn get_sparse_image_format_properties2(
-    _pd: vk::PhysicalDevice,
-    _info: *const vk::PhysicalDeviceSparseImageFormatInfo2<'_>,
+    pd: vk::PhysicalDevice,
+    info: *const vk::PhysicalDeviceSparseImageFormatInfo2<'_>,
     count: *mut u32,
-    _out: *mut vk::SparseImageFormatProperties2<'_>,
+    out: *mut vk::SparseImageFormatProperties2<'_>,
 ) {
     guard_void("vkGetPhysicalDeviceSparseImageFormatProperties2", || {
-        // SAFETY: count is valid.
-        unsafe { handle::out(count, 0) }
+        // SAFETY: the handle is ours; info is valid.
+        let (pd, info) = unsafe { (PhysicalDevice::from_handle(pd)?, handle::input(info, "pFormatInfo")?) };
+        let props: Vec<_> = sparse_properties_for(pd, info.format, info.ty, info.samples, info.usage, info.tiling)
+            .into_iter()
+            .collect();
+        // SAFETY: count/out follow the two-call idiom.
+        let _ = unsafe { handle::fill_array(count, out, props.len(), |i, p| p.properties = props[i]) };
+        Ok(())
     })
+}
+
+/// Refuses a format/type/tiling/usage/flags combination at image creation.
+pub fn check_image(sparse_residency: bool, info: &vk::ImageCreateInfo<'_>) -> VkResult<TexelBlock> {
+    if let Err(e) =
+        image_format_properties(sparse_residency, info.format, info.image_type, info.tiling, info.usage, info.flags)
+    {
+        vk_bail!(vk::Result::ERROR_UNKNOWN, "vkCreateImage: {}", e.why);
+    }
+    image_block(info.format).ok_or_else(|| VkError::new(vk::Result::ERROR_UNKNOWN, "unsupported format"))
 }

@@ -30,8 +30,10 @@
 pub mod backend;
 pub mod buffer;
 pub mod chain;
+pub mod clear_color;
 pub mod command_buffer;
 pub mod command_pool;
+pub mod cs_image;
 pub mod cs_transfer;
 pub mod device;
 pub mod drm_sync;
@@ -41,6 +43,7 @@ pub mod fence;
 pub mod format;
 pub mod guard;
 pub mod handle;
+pub mod image;
 pub mod instance;
 pub mod layout;
 pub mod loader;

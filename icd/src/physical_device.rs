@@ -31,7 +31,8 @@ pub const DEVICE_EXTENSIONS_ALL: &[&str] = &[
     "VK_KHR_bind_memory2",
     "VK_KHR_dedicated_allocation",
     "VK_KHR_get_memory_requirements2",
-    "VK_KHR_synchronization2",
+    "VK_KHR_maintenance1",
+    "VK_KHR_maintenance4",
     "VK_KHR_timeline_semaphore",
 ];
 
@@ -242,8 +243,8 @@ impl PhysicalDevice {
             robust_buffer_access: vk::TRUE,
             sparse_binding: vk::TRUE,
             sparse_residency_buffer: sparse,
-            sparse_residency_image2_d: vk::FALSE,
-            sparse_residency_image3_d: vk::FALSE,
+            sparse_residency_image2_d: sparse,
+            sparse_residency_image3_d: sparse,
             sparse_residency_aliased: sparse,
             ..Default::default()
         }
@@ -474,10 +475,11 @@ fn fill_feature_structs(o: chain::Out<'_>) {
             f.timeline_semaphore = vk::TRUE;
         }
         vk::PhysicalDeviceSynchronization2Features<'_> => |f| {
-            f.synchronization2 = vk::TRUE;
+            // Needs timestamp queries (vkCmdWriteTimestamp2) first.
+            f.synchronization2 = vk::FALSE;
         }
         vk::PhysicalDeviceMaintenance4Features<'_> => |f| {
-            f.maintenance4 = vk::FALSE;
+            f.maintenance4 = vk::TRUE;
         }
         vk::PhysicalDevice16BitStorageFeatures<'_> => |f| {
             f.storage_buffer16_bit_access = vk::FALSE;

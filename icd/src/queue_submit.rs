@@ -230,7 +230,7 @@ pub unsafe extern "system" fn queue_bind_sparse(
                 signals: points(signals, signal_values)?,
             };
             // SAFETY: the bind arrays are valid (valid usage).
-            let ops = unsafe { sparse::lower(&q.dev, info) }?;
+            let ops = unsafe { sparse::lower(info) }?;
             lowered.push((batch, ops));
         }
         if lowered.is_empty() && fence.is_none() {

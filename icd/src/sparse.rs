@@ -10,9 +10,9 @@
 use ash::vk;
 use panthor_uapi::uapi::*;
 
-use crate::buffer::{Buffer, SPARSE_MAP_FLAGS};
-use crate::device::Device;
-use crate::guard::VkResult;
+use crate::buffer::{Buffer, SparseRange, SPARSE_MAP_FLAGS};
+use crate::guard::{VkError, VkResult};
+use crate::image::Image;
 use crate::memory::Memory;
 use crate::physical_device::SPARSE_BLOCK;
 use crate::queue::BindOp;
@@ -150,12 +150,58 @@ fn memory_target(mem: &Memory, offset: u64, size: u64, what: &str) -> VkResult<(
     }
 }
 
+fn sparse_range_of(image: &Image) -> VkResult<&SparseRange> {
+    match &image.sparse {
+        Some(r) => Ok(r),
+        None => vk_bail!(vk::Result::ERROR_UNKNOWN, "vkQueueBindSparse on an image created without SPARSE_BINDING"),
+    }
+}
+
+/// Checks one `VkSparseImageMemoryBind` (a region of tiles of one level and
+/// layer) and appends its VM ranges: the region's tiles take consecutive
+/// 64 KiB blocks of the memory from `memoryOffset`, x fastest.
+fn plan_image_bind(image: &Image, b: &vk::SparseImageMemoryBind, what: &str, out: &mut Vec<PlannedBind>) -> VkResult<()> {
+    if !image.flags.contains(vk::ImageCreateFlags::SPARSE_RESIDENCY) {
+        vk_bail!(vk::Result::ERROR_UNKNOWN, "{what}: block binds need SPARSE_RESIDENCY");
+    }
+    if b.subresource.aspect_mask != vk::ImageAspectFlags::COLOR {
+        vk_bail!(vk::Result::ERROR_UNKNOWN, "{what}: aspect {:?} (images have COLOR only)", b.subresource.aspect_mask);
+    }
+    let range = sparse_range_of(image)?;
+    let o = b.offset;
+    if o.x < 0 || o.y < 0 || o.z < 0 {
+        vk_bail!(vk::Result::ERROR_UNKNOWN, "{what}: negative offset {o:?}");
+    }
+    let region = image
+        .layout
+        .sparse_region(
+            b.subresource.mip_level,
+            b.subresource.array_layer,
+            [o.x as u32, o.y as u32, o.z as u32],
+            [b.extent.width, b.extent.height, b.extent.depth],
+        )
+        .map_err(|e| VkError::new(vk::Result::ERROR_UNKNOWN, format!("{what}: {e}")))?;
+    // SAFETY: the memory handle is null or ours (valid usage).
+    let mem = unsafe { handle::optional::<crate::memory::MemoryRef, _>(b.memory) };
+    if let Some(m) = mem {
+        memory_target(m, b.memory_offset, region.len() * SPARSE_BLOCK, what)?;
+    }
+    for run in image.layout.bind_runs(&region) {
+        out.push(PlannedBind {
+            va: range.va + run.image_offset,
+            size: run.size,
+            target: mem.map(|m| (m.bo, b.memory_offset + run.memory_offset)),
+        });
+    }
+    Ok(())
+}
+
 /// Every bind of one `VkBindSparseInfo`, checked, merged, as VM ops (no
 /// syncs yet).
 ///
 /// # Safety
 /// The info's arrays are valid and its handles are ours.
-pub unsafe fn lower(dev: &Device, info: &vk::BindSparseInfo<'_>) -> VkResult<Vec<PlannedBind>> {
+pub unsafe fn lower(info: &vk::BindSparseInfo<'_>) -> VkResult<Vec<PlannedBind>> {
     let mut binds = Vec::new();
     // SAFETY: the caller's contract.
     for bb in unsafe { handle::slice(info.p_buffer_binds, info.buffer_bind_count) } {
@@ -180,13 +226,25 @@ pub unsafe fn lower(dev: &Device, info: &vk::BindSparseInfo<'_>) -> VkResult<Vec
             )?);
         }
     }
-    if info.image_opaque_bind_count != 0 || info.image_bind_count != 0 {
-        vk_bail!(
-            vk::Result::ERROR_UNKNOWN,
-            "sparse images are not supported yet"
-        );
+    // SAFETY: the caller's contract.
+    for ob in unsafe { handle::slice(info.p_image_opaque_binds, info.image_opaque_bind_count) } {
+        // SAFETY: the caller's contract.
+        let image = unsafe { Image::from_handle(ob.image) }?;
+        let range = sparse_range_of(image)?;
+        // SAFETY: the caller's contract.
+        for (i, b) in unsafe { handle::slice(ob.p_binds, ob.bind_count) }.iter().enumerate() {
+            binds.push(plan_bind(range.va, range.size, b, &format!("image opaque bind {i}"))?);
+        }
     }
-    let _ = dev;
+    // SAFETY: the caller's contract.
+    for ib in unsafe { handle::slice(info.p_image_binds, info.image_bind_count) } {
+        // SAFETY: the caller's contract.
+        let image = unsafe { Image::from_handle(ib.image) }?;
+        // SAFETY: the caller's contract.
+        for (i, b) in unsafe { handle::slice(ib.p_binds, ib.bind_count) }.iter().enumerate() {
+            plan_image_bind(image, b, &format!("image bind {i}"), &mut binds)?;
+        }
+    }
     Ok(merge(binds))
 }
 

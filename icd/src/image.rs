@@ -1,0 +1,426 @@
+//! `VkImage`: a format, an extent and an [`ImageLayout`] (where every texel
+//! block lives, see `layout/`). An ordinary image gets its GPU address when
+//! bound; a sparse image reserves its VA at creation, like a sparse buffer,
+//! and binds map 64 KiB tiles (block binds) or byte ranges (opaque binds).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use ash::vk;
+
+use crate::buffer::SparseRange;
+use crate::device::{Device, DeviceRef};
+use crate::format::{check_image, dim_of, single_miptail, sparse_format_properties};
+use crate::guard::{guard, guard_void, VkError, VkResult};
+use crate::layout::{Dim, ImageDesc, ImageLayout, MipTailMode, TexelBlock, Tiling};
+use crate::memory::memory_ref;
+use crate::physical_device::SPARSE_BLOCK;
+use crate::{chain, handle, vk_bail};
+
+pub struct Image {
+    pub dev: DeviceRef,
+    pub format: vk::Format,
+    pub ty: vk::ImageType,
+    pub usage: vk::ImageUsageFlags,
+    pub flags: vk::ImageCreateFlags,
+    pub tiling: vk::ImageTiling,
+    pub block: TexelBlock,
+    pub layout: ImageLayout,
+    pub sparse: Option<SparseRange>,
+    /// GPU VA of byte 0 once bound (0 = not bound).
+    address: AtomicU64,
+}
+
+/// The layout an image create info describes.
+pub fn layout_for(info: &vk::ImageCreateInfo<'_>, block: TexelBlock) -> VkResult<ImageLayout> {
+    let dim = dim_of(info.image_type).ok_or_else(|| VkError::new(vk::Result::ERROR_UNKNOWN, "bad image type"))?;
+    let tiling = match (info.tiling, dim) {
+        // 1D images are never sparse; rows are their natural layout.
+        (vk::ImageTiling::OPTIMAL, Dim::D1) => Tiling::Linear,
+        (vk::ImageTiling::OPTIMAL, _) => Tiling::Interleaved64K,
+        _ => Tiling::Linear,
+    };
+    let desc = ImageDesc {
+        dim,
+        extent: [info.extent.width, info.extent.height, info.extent.depth],
+        levels: info.mip_levels,
+        layers: info.array_layers,
+        samples: info.samples.as_raw(),
+        block,
+        tiling,
+        mip_tail: if single_miptail() {
+            MipTailMode::Single
+        } else {
+            MipTailMode::PerLayer
+        },
+    };
+    ImageLayout::new(&desc).map_err(|e| VkError::new(vk::Result::ERROR_UNKNOWN, format!("image layout: {e}")))
+}
+
+fn is_sparse(flags: vk::ImageCreateFlags) -> bool {
+    flags.contains(vk::ImageCreateFlags::SPARSE_BINDING)
+}
+
+/// Memory requirements of an image of `layout`.
+fn requirements(layout: &ImageLayout, flags: vk::ImageCreateFlags) -> vk::MemoryRequirements {
+    let align = if is_sparse(flags) { SPARSE_BLOCK } else { layout.alignment() };
+    vk::MemoryRequirements {
+        size: layout.size().next_multiple_of(align),
+        alignment: align,
+        memory_type_bits: 1,
+    }
+}
+
+/// `VkSparseImageMemoryRequirements` of a sparse image.
+fn sparse_requirements(layout: &ImageLayout, dim: Dim, block: TexelBlock) -> Option<vk::SparseImageMemoryRequirements> {
+    let format_properties = sparse_format_properties(dim, block)?;
+    let tail = layout.mip_tail();
+    Some(vk::SparseImageMemoryRequirements {
+        format_properties,
+        image_mip_tail_first_lod: layout.mip_tail_first_lod(),
+        image_mip_tail_size: tail.map_or(0, |t| t.size),
+        image_mip_tail_offset: tail.map_or(0, |t| t.offset),
+        image_mip_tail_stride: tail.map_or(0, |t| t.stride),
+    })
+}
+
+impl Image {
+    /// # Safety
+    /// `h` is null or a live image of ours.
+    pub unsafe fn from_handle<'a>(h: vk::Image) -> VkResult<&'a Image> {
+        // SAFETY: forwarded contract.
+        unsafe { handle::object(h) }
+    }
+
+    /// GPU VA of the image's byte 0.
+    pub fn address(&self) -> VkResult<u64> {
+        match self.address.load(Ordering::Acquire) {
+            0 => vk_bail!(vk::Result::ERROR_UNKNOWN, "image used before memory was bound"),
+            va => Ok(va),
+        }
+    }
+
+    pub fn requirements(&self) -> vk::MemoryRequirements {
+        requirements(&self.layout, self.flags)
+    }
+
+    pub fn sparse_requirements(&self) -> Option<vk::SparseImageMemoryRequirements> {
+        if !self.flags.contains(vk::ImageCreateFlags::SPARSE_RESIDENCY) {
+            return None;
+        }
+        sparse_requirements(&self.layout, dim_of(self.ty)?, self.block)
+    }
+
+    /// The image as transfers see it.
+    pub fn transfer_ref(&self) -> VkResult<crate::cs_image::ImageRef<'_>> {
+        Ok(crate::cs_image::ImageRef {
+            layout: &self.layout,
+            va: self.address()?,
+        })
+    }
+}
+
+impl Drop for Image {
+    fn drop(&mut self) {
+        if let Some(s) = &self.sparse {
+            s.release(&self.dev);
+        }
+    }
+}
+
+fn create(dev: &DeviceRef, info: &vk::ImageCreateInfo<'_>) -> VkResult<Image> {
+    let block = check_image(dev.sparse_residency, info)?;
+    let layout = layout_for(info, block)?;
+    let sparse = if is_sparse(info.flags) {
+        Some(SparseRange::reserve(dev, requirements(&layout, info.flags).size)?)
+    } else {
+        None
+    };
+    Ok(Image {
+        dev: dev.clone(),
+        format: info.format,
+        ty: info.image_type,
+        usage: info.usage,
+        flags: info.flags,
+        tiling: info.tiling,
+        block,
+        address: AtomicU64::new(sparse.as_ref().map_or(0, |s| s.va)),
+        sparse,
+        layout,
+    })
+}
+
+pub unsafe extern "system" fn create_image(
+    device: vk::Device,
+    info: *const vk::ImageCreateInfo<'_>,
+    _alloc: *const vk::AllocationCallbacks<'_>,
+    out: *mut vk::Image,
+) -> vk::Result {
+    guard("vkCreateImage", || {
+        // SAFETY: the device is ours; info is valid (valid usage).
+        let (dev, info) = unsafe { (Device::from_handle(device)?, handle::input(info, "pCreateInfo")?) };
+        let image = create(dev, info)?;
+        log::debug!(
+            "image {:?} {:?} {:?}: {:#x} bytes{}",
+            info.image_type,
+            info.format,
+            info.extent,
+            image.layout.size(),
+            if image.sparse.is_some() { ", sparse" } else { "" }
+        );
+        // SAFETY: out is valid for a write.
+        unsafe { handle::out(out, handle::new_handle(image)) }?;
+        Ok(vk::Result::SUCCESS)
+    })
+}
+
+pub unsafe extern "system" fn destroy_image(
+    _device: vk::Device,
+    image: vk::Image,
+    _alloc: *const vk::AllocationCallbacks<'_>,
+) {
+    guard_void("vkDestroyImage", || {
+        // SAFETY: the handle is ours and the application is done with it.
+        drop(unsafe { handle::free_handle::<Image, _>(image) });
+        Ok(())
+    })
+}
+
+pub unsafe extern "system" fn get_image_memory_requirements(
+    _device: vk::Device,
+    image: vk::Image,
+    out: *mut vk::MemoryRequirements,
+) {
+    guard_void("vkGetImageMemoryRequirements", || {
+        // SAFETY: the handle is ours.
+        let image = unsafe { Image::from_handle(image) }?;
+        // SAFETY: out is valid for a write.
+        unsafe { handle::out(out, image.requirements()) }
+    })
+}
+
+pub unsafe extern "system" fn get_image_memory_requirements2(
+    _device: vk::Device,
+    info: *const vk::ImageMemoryRequirementsInfo2<'_>,
+    out: *mut vk::MemoryRequirements2<'_>,
+) {
+    guard_void("vkGetImageMemoryRequirements2", || {
+        // SAFETY: info is valid; the image is ours.
+        let image = unsafe { Image::from_handle(handle::input(info, "pInfo")?.image) }?;
+        // SAFETY: out is valid.
+        unsafe { crate::buffer::fill_requirements2(out, image.requirements()) }
+    })
+}
+
+/// Writes sparse requirements by the two-call idiom.
+///
+/// # Safety
+/// `count`/`out` follow the two-call idiom; `fill` writes one element.
+unsafe fn write_sparse<T>(
+    req: Option<vk::SparseImageMemoryRequirements>,
+    count: *mut u32,
+    out: *mut T,
+    fill: impl Fn(&mut T, vk::SparseImageMemoryRequirements),
+) {
+    let reqs: Vec<_> = req.into_iter().collect();
+    // SAFETY: the caller's contract.
+    let _ = unsafe { handle::fill_array(count, out, reqs.len(), |i, o| fill(o, reqs[i])) };
+}
+
+pub unsafe extern "system" fn get_image_sparse_memory_requirements(
+    _device: vk::Device,
+    image: vk::Image,
+    count: *mut u32,
+    out: *mut vk::SparseImageMemoryRequirements,
+) {
+    guard_void("vkGetImageSparseMemoryRequirements", || {
+        // SAFETY: the handle is ours.
+        let image = unsafe { Image::from_handle(image) }?;
+        // SAFETY: two-call idiom.
+        unsafe { write_sparse(image.sparse_requirements(), count, out, |o, r| *o = r) };
+        Ok(())
+    })
+}
+
+pub unsafe extern "system" fn get_image_sparse_memory_requirements2(
+    _device: vk::Device,
+    info: *const vk::ImageSparseMemoryRequirementsInfo2<'_>,
+    count: *mut u32,
+    out: *mut vk::SparseImageMemoryRequirements2<'_>,
+) {
+    guard_void("vkGetImageSparseMemoryRequirements2", || {
+        // SAFETY: info is valid; the image is ours.
+        let image = unsafe { Image::from_handle(handle::input(info, "pInfo")?.image) }?;
+        // SAFETY: two-call idiom.
+        unsafe { write_sparse(image.sparse_requirements(), count, out, |o, r| o.memory_requirements = r) };
+        Ok(())
+    })
+}
+
+/// The layout a `VkDeviceImageMemoryRequirements` describes (no image is
+/// made), with the create flags and image type.
+///
+/// # Safety
+/// `info` is valid with a valid create info.
+unsafe fn described(
+    dev: &Device,
+    info: *const vk::DeviceImageMemoryRequirements<'_>,
+) -> VkResult<(ImageLayout, vk::ImageCreateFlags, vk::ImageType)> {
+    // SAFETY: the caller's contract.
+    let create = unsafe { handle::input(handle::input(info, "pInfo")?.p_create_info, "pCreateInfo") }?;
+    let block = check_image(dev.sparse_residency, create)?;
+    Ok((layout_for(create, block)?, create.flags, create.image_type))
+}
+
+pub unsafe extern "system" fn get_device_image_memory_requirements(
+    device: vk::Device,
+    info: *const vk::DeviceImageMemoryRequirements<'_>,
+    out: *mut vk::MemoryRequirements2<'_>,
+) {
+    guard_void("vkGetDeviceImageMemoryRequirements", || {
+        // SAFETY: the device is ours; info is valid.
+        let (layout, flags, _) = unsafe { described(Device::from_handle(device)?, info) }?;
+        // SAFETY: out is valid.
+        unsafe { crate::buffer::fill_requirements2(out, requirements(&layout, flags)) }
+    })
+}
+
+pub unsafe extern "system" fn get_device_image_sparse_memory_requirements(
+    device: vk::Device,
+    info: *const vk::DeviceImageMemoryRequirements<'_>,
+    count: *mut u32,
+    out: *mut vk::SparseImageMemoryRequirements2<'_>,
+) {
+    guard_void("vkGetDeviceImageSparseMemoryRequirements", || {
+        // SAFETY: the device is ours; info is valid.
+        let (layout, flags, ty) = unsafe { described(Device::from_handle(device)?, info) }?;
+        let req = if flags.contains(vk::ImageCreateFlags::SPARSE_RESIDENCY) {
+            dim_of(ty).and_then(|d| sparse_requirements(&layout, d, layout.desc().block))
+        } else {
+            None
+        };
+        // SAFETY: two-call idiom.
+        unsafe { write_sparse(req, count, out, |o, r| o.memory_requirements = r) };
+        Ok(())
+    })
+}
+
+fn bind(image: vk::Image, memory: vk::DeviceMemory, offset: u64) -> VkResult<()> {
+    // SAFETY: the handles are ours (valid usage).
+    let (image, mem) = unsafe { (Image::from_handle(image)?, memory_ref(memory)?) };
+    if image.sparse.is_some() {
+        vk_bail!(vk::Result::ERROR_UNKNOWN, "sparse images are bound with vkQueueBindSparse");
+    }
+    let req = image.requirements();
+    if offset % req.alignment != 0 || offset.checked_add(req.size).is_none_or(|end| end > mem.size) {
+        vk_bail!(
+            vk::Result::ERROR_UNKNOWN,
+            "binding {:#x} bytes at offset {offset:#x} of {:#x}-byte memory (alignment {:#x})",
+            req.size,
+            mem.size,
+            req.alignment
+        );
+    }
+    image.address.store(mem.va + offset, Ordering::Release);
+    Ok(())
+}
+
+pub unsafe extern "system" fn bind_image_memory(
+    _device: vk::Device,
+    image: vk::Image,
+    memory: vk::DeviceMemory,
+    offset: vk::DeviceSize,
+) -> vk::Result {
+    guard("vkBindImageMemory", || {
+        bind(image, memory, offset)?;
+        Ok(vk::Result::SUCCESS)
+    })
+}
+
+pub unsafe extern "system" fn bind_image_memory2(
+    _device: vk::Device,
+    count: u32,
+    infos: *const vk::BindImageMemoryInfo<'_>,
+) -> vk::Result {
+    guard("vkBindImageMemory2", || {
+        // SAFETY: infos holds count valid structs.
+        for i in unsafe { handle::slice(infos, count) } {
+            bind(i.image, i.memory, i.memory_offset)?;
+        }
+        Ok(vk::Result::SUCCESS)
+    })
+}
+
+pub unsafe extern "system" fn get_image_subresource_layout(
+    _device: vk::Device,
+    image: vk::Image,
+    sub: *const vk::ImageSubresource,
+    out: *mut vk::SubresourceLayout,
+) {
+    guard_void("vkGetImageSubresourceLayout", || {
+        // SAFETY: the handle is ours; sub is valid.
+        let (image, sub) = unsafe { (Image::from_handle(image)?, handle::input(sub, "pSubresource")?) };
+        let Some(l) = image.layout.subresource(sub.mip_level, sub.array_layer) else {
+            vk_bail!(vk::Result::ERROR_UNKNOWN, "no subresource level {} layer {}", sub.mip_level, sub.array_layer);
+        };
+        let layout = vk::SubresourceLayout {
+            offset: l.offset,
+            size: l.size,
+            row_pitch: l.row_pitch,
+            array_pitch: l.array_pitch,
+            depth_pitch: l.depth_pitch,
+        };
+        // SAFETY: out is valid for a write.
+        unsafe { handle::out(out, layout) }
+    })
+}
+
+/// `VkImageView`: which part of an image, as what. Nothing reads views
+/// until shaders or attachments exist; they are kept for their parameters.
+pub struct ImageView {
+    pub image: vk::Image,
+    pub view_type: vk::ImageViewType,
+    pub format: vk::Format,
+    pub range: vk::ImageSubresourceRange,
+}
+
+pub unsafe extern "system" fn create_image_view(
+    _device: vk::Device,
+    info: *const vk::ImageViewCreateInfo<'_>,
+    _alloc: *const vk::AllocationCallbacks<'_>,
+    out: *mut vk::ImageView,
+) -> vk::Result {
+    guard("vkCreateImageView", || {
+        // SAFETY: info is valid; the image is ours.
+        let info = unsafe { handle::input(info, "pCreateInfo") }?;
+        // SAFETY: as above.
+        let image = unsafe { Image::from_handle(info.image) }?;
+        let range = info.subresource_range;
+        let levels = image.layout.desc().levels;
+        if range.base_mip_level >= levels {
+            vk_bail!(vk::Result::ERROR_UNKNOWN, "view of level {} of a {levels}-level image", range.base_mip_level);
+        }
+        // SAFETY: the chain is valid (usage restrictions are only recorded).
+        let _usage = unsafe { chain::find::<vk::ImageViewUsageCreateInfo<'_>>(info.p_next) };
+        let view = ImageView {
+            image: info.image,
+            view_type: info.view_type,
+            format: info.format,
+            range,
+        };
+        // SAFETY: out is valid for a write.
+        unsafe { handle::out(out, handle::new_handle(view)) }?;
+        Ok(vk::Result::SUCCESS)
+    })
+}
+
+pub unsafe extern "system" fn destroy_image_view(
+    _device: vk::Device,
+    view: vk::ImageView,
+    _alloc: *const vk::AllocationCallbacks<'_>,
+) {
+    guard_void("vkDestroyImageView", || {
+        // SAFETY: the handle is ours and the application is done with it.
+        drop(unsafe { handle::free_handle::<ImageView, _>(view) });
+        Ok(())
+    })
+}
