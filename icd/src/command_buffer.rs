@@ -454,11 +454,22 @@ fn copy_error(e: CopyError) -> VkError {
     VkError::new(vk::Result::ERROR_UNKNOWN, e.to_string())
 }
 
-fn region(sub: &vk::ImageSubresourceLayers, offset: vk::Offset3D, extent: vk::Extent3D) -> VkResult<Region> {
+fn region(
+    sub: &vk::ImageSubresourceLayers,
+    offset: vk::Offset3D,
+    extent: vk::Extent3D,
+) -> VkResult<Region> {
     if offset.x < 0 || offset.y < 0 || offset.z < 0 {
-        vk_bail!(vk::Result::ERROR_UNKNOWN, "negative image offset {offset:?}");
+        vk_bail!(
+            vk::Result::ERROR_UNKNOWN,
+            "negative image offset {offset:?}"
+        );
     }
-    let layer_count = if sub.layer_count == vk::REMAINING_ARRAY_LAYERS { u32::MAX } else { sub.layer_count };
+    let layer_count = if sub.layer_count == vk::REMAINING_ARRAY_LAYERS {
+        u32::MAX
+    } else {
+        sub.layer_count
+    };
     Ok(Region {
         level: sub.mip_level,
         base_layer: sub.base_array_layer,
@@ -471,8 +482,16 @@ fn region(sub: &vk::ImageSubresourceLayers, offset: vk::Offset3D, extent: vk::Ex
 /// Bytes of buffer a `VkBufferImageCopy` touches from `bufferOffset`.
 fn buffer_span(img: &Image, c: &vk::BufferImageCopy, layers: u32) -> u64 {
     let b = img.block;
-    let row_texels = if c.buffer_row_length == 0 { c.image_extent.width } else { c.buffer_row_length };
-    let height_texels = if c.buffer_image_height == 0 { c.image_extent.height } else { c.buffer_image_height };
+    let row_texels = if c.buffer_row_length == 0 {
+        c.image_extent.width
+    } else {
+        c.buffer_row_length
+    };
+    let height_texels = if c.buffer_image_height == 0 {
+        c.image_extent.height
+    } else {
+        c.buffer_image_height
+    };
     let row_blocks = u64::from(row_texels.div_ceil(b.extent[0]));
     let height_blocks = u64::from(height_texels.div_ceil(b.extent[1]));
     let width_blocks = u64::from(c.image_extent.width.div_ceil(b.extent[0]));
@@ -502,7 +521,10 @@ fn buffer_image_copies(
             } else {
                 r.layer_count
             };
-            let r = Region { layer_count: layers, ..r };
+            let r = Region {
+                layer_count: layers,
+                ..r
+            };
             buf.check_range(c.buffer_offset, buffer_span(img, c, layers), "buffer side")?;
             let bl = BufferLayout {
                 va: buf.address(c.buffer_offset)?,
@@ -585,19 +607,37 @@ pub unsafe extern "system" fn cmd_clear_color_image(
 ) {
     guard_void("vkCmdClearColorImage", || {
         // SAFETY: color is valid; ranges holds count elements.
-        let (color, ranges) = unsafe { (handle::input(color, "pColor")?, handle::slice(ranges, count)) };
+        let (color, ranges) = unsafe {
+            (
+                handle::input(color, "pColor")?,
+                handle::slice(ranges, count),
+            )
+        };
         cb!(cb).record("vkCmdClearColorImage", |cs| {
             let img = image(img)?;
             let Some(block) = clear_color::pack(img.format, color) else {
-                vk_bail!(vk::Result::ERROR_UNKNOWN, "clearing {:?} is not supported", img.format);
+                vk_bail!(
+                    vk::Result::ERROR_UNKNOWN,
+                    "clearing {:?} is not supported",
+                    img.format
+                );
             };
             let iref = img.transfer_ref()?;
             let desc = *img.layout.desc();
             for r in ranges {
-                let levels = if r.level_count == vk::REMAINING_MIP_LEVELS { desc.levels.saturating_sub(r.base_mip_level) } else { r.level_count };
-                let layers = if r.layer_count == vk::REMAINING_ARRAY_LAYERS { desc.layers.saturating_sub(r.base_array_layer) } else { r.layer_count };
+                let levels = if r.level_count == vk::REMAINING_MIP_LEVELS {
+                    desc.levels.saturating_sub(r.base_mip_level)
+                } else {
+                    r.level_count
+                };
+                let layers = if r.layer_count == vk::REMAINING_ARRAY_LAYERS {
+                    desc.layers.saturating_sub(r.base_array_layer)
+                } else {
+                    r.layer_count
+                };
                 for level in r.base_mip_level..r.base_mip_level.saturating_add(levels) {
-                    cs_image::clear(cs, iref, level, r.base_array_layer, layers, &block).map_err(copy_error)?;
+                    cs_image::clear(cs, iref, level, r.base_array_layer, layers, &block)
+                        .map_err(copy_error)?;
                 }
             }
             Ok(())

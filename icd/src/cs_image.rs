@@ -20,15 +20,19 @@
 //!    straight-line **body** addressed from two base registers, emitted once
 //!    however many cells share the shape. A full u-block of a 1024-wide
 //!    RGBA8 upload is one shape; an unaligned region adds edge shapes.
-//! 2. **Loops.** The cells are listed row by row, the rows of one slice, and
-//!    the slices (array layers, 3D slices, samples); along each dimension a
-//!    greedy run-length folder ([`Folder`]) turns repeats of the same tree
-//!    at a constant address step into a loop, and loops of loops: 8 u-blocks
-//!    of a tile row at +256 B become one loop, 8 tiles at +64 KiB a loop
-//!    around it, and so on. The whole 1024x1024 RGBA8 upload is one body in
-//!    four nested loops. Where the steps change (a region starting in the
-//!    middle of a tile) the folder starts a new run, so a few copies of a
-//!    body appear, never one per cell.
+//! 2. **Loops.** Cells are grouped into *units*, the part of the region in
+//!    one u-block of one optimal side (one cell, or up to 2x2 when both
+//!    sides are optimal at different phases). Units are listed along x into
+//!    bands, bands along y into a slice, and slices (array layers, 3D
+//!    slices, samples) in order; along each of these a greedy run-length
+//!    folder (`Folder`) turns repeats of the same tree at a constant
+//!    address step into a loop, and loops of loops: 8 u-blocks of a tile
+//!    row at +1 KiB become one loop, 8 tiles at +64 KiB a loop around it,
+//!    and so on. The whole 1024x1024 RGBA8 upload is one body in four
+//!    nested loops. Where the steps change (a region starting in the middle
+//!    of a tile) a new run starts, and `fold_periodic` folds runs that
+//!    repeat as a group (once per tile), so a few copies of a body appear,
+//!    never one per cell.
 //! 3. **Bodies.** A body loads up to 64 data registers from the source in
 //!    source order (runs of contiguous words, 16 per `LOAD_MULTIPLE`), waits,
 //!    then stores them in destination order, one `STORE_MULTIPLE` per run
@@ -36,7 +40,7 @@
 //!    horizontally adjacent blocks are adjacent only on even rows (`(0,0)
 //!    (1,0) (1,1) (0,1)`), so a full u-block of 4-byte texels takes 16 loads,
 //!    4 waits and 192 stores (64 pairs, 128 singles).
-//! 4. **Addresses.** The base registers are moved lazily ([`Emitter`]): the
+//! 4. **Addresses.** The base registers are moved lazily (`Emitter`): the
 //!    emitter knows how far each register is from the address the current
 //!    tree node is relative to, and emits `ADD_IMMEDIATE64` only when an
 //!    access would not fit the signed 16-bit offset of LOAD/STORE_MULTIPLE,
@@ -54,7 +58,7 @@
 //! Worked example: 1024x1024 RGBA8 buffer -> optimal. Tiles are 128x128
 //! texels = 8x8 u-blocks of 1 KiB. The cell is a full u-block, the buffer
 //! row pitch 4096: the body reads rows at +0, +4096 .. +28672 from d0, then
-//! moves d0 by 65536 (offsets -32768 .. -4036 reach rows 8 to 15), and
+//! moves d0 by 65536 (offsets -32768 .. -4096 reach rows 8 to 15), and
 //! stores at U offsets 0 .. 1020 from d2. Loops: 8 u-blocks (+64 B, +1 KiB),
 //! 8 tiles (+512 B, +64 KiB), 8 u-block rows (+64 KiB, +8 KiB), 8 tile rows
 //! (+512 KiB, +512 KiB). About 250 instructions, 2 KB of stream for 4 MiB.
@@ -531,7 +535,7 @@ fn resolve_layers(layers: u32, base: u32, count: u32) -> Result<u32, CopyError> 
     }
 }
 
-/// Checks region `r` of `img` and converts it to blocks. `forced_xy`: the
+/// Checks region `r` of `img` and converts it to blocks. `forced`: the
 /// block shape a `vkCmdCopyImage` between different block extents imposes
 /// (the destination's x/y extent is then derived from it, not read).
 fn image_span(img: ImageRef<'_>, r: &Region, forced: Option<[u32; 3]>) -> Result<Span, CopyError> {
@@ -619,7 +623,7 @@ fn image_span(img: ImageRef<'_>, r: &Region, forced: Option<[u32; 3]>) -> Result
     })
 }
 
-/// The image side of a buffer copy (single-sample images only).
+/// The image's span and side in a buffer copy (single-sample images only).
 fn buffer_copy_sides<'a>(img: ImageRef<'a>, r: &Region) -> Result<(Span, Side<'a>), CopyError> {
     let span = image_span(img, r, None)?;
     let samples = img.layout.desc().samples;
@@ -723,7 +727,10 @@ fn image_side<'a>(img: ImageRef<'a>, span: &Span) -> Result<Side<'a>, CopyError>
                 .block_offset(span.level, span.base_layer, 0, span.origin)
                 .ok_or(CopyError::AddressOverflow)?;
             Ok(Side::Linear {
-                origin: img.va + first,
+                origin: img
+                    .va
+                    .checked_add(first)
+                    .ok_or(CopyError::AddressOverflow)?,
                 row_pitch: sub.row_pitch,
                 slice_pitch: if span.slices_are_z {
                     sub.depth_pitch
@@ -1276,6 +1283,14 @@ fn cuts(len: u32, phases: &[u32]) -> Vec<u32> {
 
 /// Plans a copy with at least one optimal side, cell by cell (see the
 /// module documentation).
+///
+/// Cells are grouped by the u-blocks of one optimal side (the destination's
+/// if it is optimal): a *unit* is the part of the region in one of its
+/// u-blocks, one cell when the other side is linear or cut the same way, up
+/// to 2x2 cells when both sides are optimal with different phases. Units
+/// fold along x into bands, bands along y into a slice, so that units
+/// repeat (each is a [`Tree::Seq`] of its cells) even where cells
+/// alternate.
 fn plan_cells(
     bodies: &mut Bodies,
     src: &Side<'_>,
@@ -1284,15 +1299,22 @@ fn plan_cells(
     samples: u32,
     bytes: u32,
 ) -> Result<Vec<Placed>, CopyError> {
-    let origins: Vec<[u32; 3]> = [src, dst]
-        .iter()
-        .filter_map(|s| match s {
-            Side::Tiled { span, .. } => Some(span.origin),
-            Side::Linear { .. } => None,
-        })
-        .collect();
+    let origin = |s: &Side<'_>| match s {
+        Side::Tiled { span, .. } => Some(span.origin),
+        Side::Linear { .. } => None,
+    };
+    let origins: Vec<[u32; 3]> = [src, dst].iter().filter_map(|s| origin(s)).collect();
+    let primary = origin(dst).or(origin(src)).expect("an optimal side");
     let xs = cuts(shape[0], &origins.iter().map(|o| o[0]).collect::<Vec<_>>());
     let ys = cuts(shape[1], &origins.iter().map(|o| o[1]).collect::<Vec<_>>());
+    let unit_xs = cuts(shape[0], &[primary[0]]);
+    let unit_ys = cuts(shape[1], &[primary[1]]);
+    let within = |all: &[u32], lo: u32, hi: u32| -> Vec<u32> {
+        all.iter()
+            .copied()
+            .filter(|&c| c >= lo && c <= hi)
+            .collect()
+    };
     let base = |s: u32, q: u32, x: u32, y: u32| -> Result<[u64; 2], CopyError> {
         let a = src.cell_base(bytes, s, q, x, y);
         let b = dst.cell_base(bytes, s, q, x, y);
@@ -1301,51 +1323,53 @@ fn plan_cells(
             _ => Err(CopyError::AddressOverflow),
         }
     };
-
-    // One slice of one sample: rows of cells.
-    let mut rows = Folder::default();
-    for ywin in ys.windows(2) {
-        let (y0, y1) = (ywin[0], ywin[1]);
-        let mut cells = Folder::default();
-        for xwin in xs.windows(2) {
-            let (x0, x1) = (xwin[0], xwin[1]);
-            let key = BodyKey::Cell {
-                w: x1 - x0,
-                h: y1 - y0,
-                src: src.local(x0, y0),
-                dst: dst.local(x0, y0),
-            };
-            let tree = bodies.get(key, || {
-                let BodyKey::Cell {
-                    w,
-                    h,
-                    src: sl,
-                    dst: dl,
-                } = key
-                else {
-                    unreachable!()
-                };
-                let words = bytes / 4;
-                let mut xfers = Vec::with_capacity((w * h) as usize);
-                for y in 0..h {
-                    for x in 0..w {
-                        xfers.push(Xfer {
-                            src: src.offset_in_cell(bytes, sl, x, y),
-                            dst: dst.offset_in_cell(bytes, dl, x, y),
-                            words,
-                        });
-                    }
+    let mut cell = |x0: u32, x1: u32, y0: u32, y1: u32| -> Result<Placed, CopyError> {
+        let (sl, dl) = (src.local(x0, y0), dst.local(x0, y0));
+        let (w, h) = (x1 - x0, y1 - y0);
+        let key = BodyKey::Cell {
+            w,
+            h,
+            src: sl,
+            dst: dl,
+        };
+        let tree = bodies.get(key, || {
+            let words = bytes / 4;
+            let mut xfers = Vec::with_capacity((w * h) as usize);
+            for y in 0..h {
+                for x in 0..w {
+                    xfers.push(Xfer {
+                        src: src.offset_in_cell(bytes, sl, x, y),
+                        dst: dst.offset_in_cell(bytes, dl, x, y),
+                        words,
+                    });
                 }
-                copy_ops(xfers)
-            });
-            cells.push(Placed {
-                at: base(0, 0, x0, y0)?,
-                tree,
-            });
+            }
+            copy_ops(xfers)
+        });
+        Ok(Placed {
+            at: base(0, 0, x0, y0)?,
+            tree,
+        })
+    };
+
+    // One slice of one sample: bands of units of cells.
+    let mut bands = Folder::default();
+    for band in unit_ys.windows(2) {
+        let cell_ys = within(&ys, band[0], band[1]);
+        let mut units = Folder::default();
+        for col in unit_xs.windows(2) {
+            let cell_xs = within(&xs, col[0], col[1]);
+            let mut cells = Vec::new();
+            for cy in cell_ys.windows(2) {
+                for cx in cell_xs.windows(2) {
+                    cells.push(cell(cx[0], cx[1], cy[0], cy[1])?);
+                }
+            }
+            units.push(seq(cells));
         }
-        rows.push(seq(cells.finish()));
+        bands.push(seq(fold_periodic(units.finish())));
     }
-    let slice = seq(rows.finish());
+    let slice = seq(fold_periodic(bands.finish()));
 
     // Every slice and sample has the same cells at the same distances from
     // its first cell (addresses are sums of an (x, y) part and a slice /
@@ -1359,7 +1383,59 @@ fn plan_cells(
             });
         }
     }
-    Ok(slices.finish())
+    Ok(fold_periodic(slices.finish()))
+}
+
+/// Longest period [`fold_periodic`] looks for.
+const MAX_PERIOD: usize = 6;
+
+/// Folds repeating groups of 2 to [`MAX_PERIOD`] different items at a
+/// constant step into loops of sequences, which [`Folder`] (equal
+/// neighbours only) misses: along a row where the source's tiles start at
+/// another phase than the destination's, the items repeat as `[Loop{N},
+/// C, Loop{N}]` once per tile.
+fn fold_periodic(mut items: Vec<Placed>) -> Vec<Placed> {
+    for p in 2..=MAX_PERIOD {
+        if items.len() < 2 * p {
+            continue;
+        }
+        let group = |i: usize| seq(items[i..i + p].to_vec());
+        let mut out = Vec::with_capacity(items.len());
+        let mut i = 0;
+        while i < items.len() {
+            if i + 2 * p <= items.len() {
+                let (g0, g1) = (group(i), group(i + p));
+                if g0.tree == g1.tree {
+                    let step = delta(g1.at, g0.at);
+                    let mut count = 2u32;
+                    let mut j = i + 2 * p;
+                    while j + p <= items.len() && count < u32::MAX {
+                        let g = group(j);
+                        let next = offset(g0.at, step.map(|s| s.wrapping_mul(i64::from(count))));
+                        if g.tree != g0.tree || g.at != next {
+                            break;
+                        }
+                        count += 1;
+                        j += p;
+                    }
+                    out.push(Placed {
+                        at: g0.at,
+                        tree: Rc::new(Tree::Loop {
+                            count,
+                            step,
+                            child: g0.tree,
+                        }),
+                    });
+                    i = j;
+                    continue;
+                }
+            }
+            out.push(items[i].clone());
+            i += 1;
+        }
+        items = out;
+    }
+    items
 }
 
 // ----- emission --------------------------------------------------------------
@@ -1482,9 +1558,9 @@ impl Plan {
         let Some(first) = self.items.first() else {
             return;
         };
-        for side in 0..2 {
-            if self.uses[side] {
-                b.mov64(BASE[side], first.at[side]);
+        for ((reg, used), at) in BASE.iter().zip(self.uses).zip(first.at) {
+            if used {
+                b.mov64(*reg, at);
             }
         }
         let mut e = Emitter {
@@ -1541,6 +1617,18 @@ impl Emitter<'_> {
         i16::MIN
     }
 
+    /// Enters (`back == false`) or leaves a child node at offset `o` from
+    /// the current one: the registers stay, the displacements change.
+    fn shift(&mut self, o: [i64; 2], back: bool) {
+        for (d, o) in self.disp.iter_mut().zip(o) {
+            *d = if back {
+                d.wrapping_add(o)
+            } else {
+                d.wrapping_sub(o)
+            };
+        }
+    }
+
     /// Offset of the first access `t` makes on `side`, if any.
     fn first_access(&self, t: &Tree, side: usize) -> Option<i64> {
         match t {
@@ -1561,13 +1649,9 @@ impl Emitter<'_> {
             Tree::Body(i) => self.body(*i),
             Tree::Seq(children) => {
                 for (o, c) in children {
-                    for side in 0..2 {
-                        self.disp[side] = self.disp[side].wrapping_sub(o[side]);
-                    }
+                    self.shift(*o, false);
                     self.tree(c);
-                    for side in 0..2 {
-                        self.disp[side] = self.disp[side].wrapping_add(o[side]);
-                    }
+                    self.shift(*o, true);
                 }
             }
             Tree::Loop { count, step, child } => {
@@ -1578,9 +1662,9 @@ impl Emitter<'_> {
                     // Deeper than the counters: unrolled.
                     for i in 0..*count {
                         let o = step.map(|s| s.wrapping_mul(i64::from(i)));
-                        self.disp = [0, 1].map(|k| self.disp[k].wrapping_sub(o[k]));
+                        self.shift(o, false);
                         self.tree(child);
-                        self.disp = [0, 1].map(|k| self.disp[k].wrapping_add(o[k]));
+                        self.shift(o, true);
                     }
                     return;
                 };

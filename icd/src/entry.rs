@@ -118,8 +118,7 @@ macro_rules! implemented {
 
 use crate::{
     buffer, command_buffer, command_pool, device, event, fence, format, image, instance, loader,
-    memory,
-    physical_device, queue, semaphore,
+    memory, physical_device, queue, semaphore,
 };
 
 implemented! {
@@ -248,15 +247,21 @@ mod tests {
     #[test]
     fn every_advertised_extension_is_complete() {
         for ext in INSTANCE_EXTENSIONS.iter().chain(DEVICE_EXTENSIONS_ALL) {
-            assert!(vk_tables::extension(ext).is_some(), "{ext} is not in vk.xml");
+            assert!(
+                vk_tables::extension(ext).is_some(),
+                "{ext} is not in vk.xml"
+            );
             for cmd in vk_tables::commands() {
-                let provided = cmd
-                    .requires
-                    .iter()
-                    .any(|r| matches!(r, Requirement::Extension { name, also: None } if name == ext));
+                let provided = cmd.requires.iter().any(
+                    |r| matches!(r, Requirement::Extension { name, also: None } if name == ext),
+                );
                 if provided {
                     let target = cmd.alias_of.unwrap_or(cmd.name);
-                    assert!(implementation(target).is_some(), "{ext} needs {} ({target})", cmd.name);
+                    assert!(
+                        implementation(target).is_some(),
+                        "{ext} needs {} ({target})",
+                        cmd.name
+                    );
                 }
             }
         }
@@ -266,8 +271,12 @@ mod tests {
     fn implemented_names_are_registry_commands() {
         for (pfn, _) in IMPLEMENTED {
             let name = &pfn[4..];
-            let info = vk_tables::command(name).unwrap_or_else(|| panic!("{name} is not in vk.xml"));
-            assert_eq!(info.alias_of, None, "{name}: implement the core name, not an alias");
+            let info =
+                vk_tables::command(name).unwrap_or_else(|| panic!("{name} is not in vk.xml"));
+            assert_eq!(
+                info.alias_of, None,
+                "{name}: implement the core name, not an alias"
+            );
         }
     }
 
@@ -281,13 +290,25 @@ mod tests {
             device_extensions: &exts,
         };
         assert!(lookup("vkWaitSemaphoresKHR", &dev).is_some());
-        assert!(lookup("vkWaitSemaphores", &dev).is_none(), "1.2 core on a 1.1 device");
-        assert!(lookup("vkCreateInstance", &dev).is_none(), "global command at device level");
+        assert!(
+            lookup("vkWaitSemaphores", &dev).is_none(),
+            "1.2 core on a 1.1 device"
+        );
+        assert!(
+            lookup("vkCreateInstance", &dev).is_none(),
+            "global command at device level"
+        );
         assert!(lookup("vkGetPhysicalDeviceFeatures", &dev).is_none());
-        assert!(lookup("vkCmdPipelineBarrier2KHR", &dev).is_none(), "extension not enabled");
+        assert!(
+            lookup("vkCmdPipelineBarrier2KHR", &dev).is_none(),
+            "extension not enabled"
+        );
         let global = Scope::global();
         assert!(lookup("vkCreateInstance", &global).is_some());
-        assert!(lookup("vkEnumerateInstanceVersion", &global).is_some(), "the loader asks for it");
+        assert!(
+            lookup("vkEnumerateInstanceVersion", &global).is_some(),
+            "the loader asks for it"
+        );
         assert!(lookup("vkGetInstanceProcAddr", &global).is_some());
         assert!(lookup("vkDestroyInstance", &global).is_none());
         assert!(lookup("vkNoSuchCommand", &global).is_none());

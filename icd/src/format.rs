@@ -20,8 +20,9 @@ use crate::vk_tables;
 use crate::{chain, fill_out, vk_bail};
 
 /// Usage an image may have.
-pub const SUPPORTED_USAGE: vk::ImageUsageFlags =
-    vk::ImageUsageFlags::from_raw(vk::ImageUsageFlags::TRANSFER_SRC.as_raw() | vk::ImageUsageFlags::TRANSFER_DST.as_raw());
+pub const SUPPORTED_USAGE: vk::ImageUsageFlags = vk::ImageUsageFlags::from_raw(
+    vk::ImageUsageFlags::TRANSFER_SRC.as_raw() | vk::ImageUsageFlags::TRANSFER_DST.as_raw(),
+);
 
 /// Image creation flags we honour.
 pub const SUPPORTED_FLAGS: vk::ImageCreateFlags = vk::ImageCreateFlags::from_raw(
@@ -54,7 +55,11 @@ pub fn features(format: vk::Format) -> vk::FormatProperties {
         Some(b) => vk::FormatProperties {
             // Linear images of compressed formats are allowed by the spec
             // but pointless for transfers; offer them uncompressed only.
-            linear_tiling_features: if b.extent == [1, 1, 1] { transfer } else { vk::FormatFeatureFlags::empty() },
+            linear_tiling_features: if b.extent == [1, 1, 1] {
+                transfer
+            } else {
+                vk::FormatFeatureFlags::empty()
+            },
             optimal_tiling_features: transfer,
             buffer_features: vk::FormatFeatureFlags::empty(),
         },
@@ -98,13 +103,17 @@ pub fn image_format_properties(
         return unsupported(format!("{format:?} with {tiling:?}"));
     }
     if !SUPPORTED_USAGE.contains(usage) {
-        return unsupported(format!("usage {usage:?}: images support transfers only so far"));
+        return unsupported(format!(
+            "usage {usage:?}: images support transfers only so far"
+        ));
     }
     if !SUPPORTED_FLAGS.contains(flags) {
         return unsupported(format!("flags {flags:?}"));
     }
     let sparse = flags.intersects(
-        vk::ImageCreateFlags::SPARSE_BINDING | vk::ImageCreateFlags::SPARSE_RESIDENCY | vk::ImageCreateFlags::SPARSE_ALIASED,
+        vk::ImageCreateFlags::SPARSE_BINDING
+            | vk::ImageCreateFlags::SPARSE_RESIDENCY
+            | vk::ImageCreateFlags::SPARSE_ALIASED,
     );
     if sparse && tiling != vk::ImageTiling::OPTIMAL {
         return unsupported("sparse images need optimal tiling".into());
@@ -126,7 +135,13 @@ pub fn image_format_properties(
         Dim::D2 => [16384, 16384, 1],
         Dim::D3 => [2048, 2048, 2048],
     };
-    let levels = 32 - max_extent.iter().max().copied().unwrap_or(1).leading_zeros();
+    let levels = 32
+        - max_extent
+            .iter()
+            .max()
+            .copied()
+            .unwrap_or(1)
+            .leading_zeros();
     Ok(vk::ImageFormatProperties {
         max_extent: vk::Extent3D {
             width: max_extent[0],
@@ -149,7 +164,10 @@ pub fn single_miptail() -> bool {
 }
 
 /// `VkSparseImageFormatProperties` for a supported sparse image.
-pub fn sparse_format_properties(dim: Dim, block: TexelBlock) -> Option<vk::SparseImageFormatProperties> {
+pub fn sparse_format_properties(
+    dim: Dim,
+    block: TexelBlock,
+) -> Option<vk::SparseImageFormatProperties> {
     let g = standard_block_shape_texels(dim, block, 1)?;
     Some(vk::SparseImageFormatProperties {
         aspect_mask: vk::ImageAspectFlags::COLOR,
@@ -268,7 +286,14 @@ pub unsafe extern "system" fn get_image_format_properties2(
             log::debug!("no external memory handle types are supported");
             return Ok(vk::Result::ERROR_FORMAT_NOT_SUPPORTED);
         }
-        match image_format_properties(pd.sparse_residency, info.format, info.ty, info.tiling, info.usage, info.flags) {
+        match image_format_properties(
+            pd.sparse_residency,
+            info.format,
+            info.ty,
+            info.tiling,
+            info.usage,
+            info.flags,
+        ) {
             Ok(p) => {
                 out.image_format_properties = p;
                 Ok(vk::Result::SUCCESS)
@@ -296,7 +321,9 @@ pub unsafe extern "system" fn get_sparse_image_format_properties(
     guard_void("vkGetPhysicalDeviceSparseImageFormatProperties", || {
         // SAFETY: the handle is ours.
         let pd = unsafe { PhysicalDevice::from_handle(pd) }?;
-        let props: Vec<_> = sparse_properties_for(pd, format, ty, samples, usage, tiling).into_iter().collect();
+        let props: Vec<_> = sparse_properties_for(pd, format, ty, samples, usage, tiling)
+            .into_iter()
+            .collect();
         // SAFETY: count/out follow the two-call idiom.
         let _ = unsafe { handle::write_array(count, out, &props) };
         Ok(())
@@ -311,22 +338,41 @@ pub unsafe extern "system" fn get_sparse_image_format_properties2(
 ) {
     guard_void("vkGetPhysicalDeviceSparseImageFormatProperties2", || {
         // SAFETY: the handle is ours; info is valid.
-        let (pd, info) = unsafe { (PhysicalDevice::from_handle(pd)?, handle::input(info, "pFormatInfo")?) };
-        let props: Vec<_> = sparse_properties_for(pd, info.format, info.ty, info.samples, info.usage, info.tiling)
-            .into_iter()
-            .collect();
+        let (pd, info) = unsafe {
+            (
+                PhysicalDevice::from_handle(pd)?,
+                handle::input(info, "pFormatInfo")?,
+            )
+        };
+        let props: Vec<_> = sparse_properties_for(
+            pd,
+            info.format,
+            info.ty,
+            info.samples,
+            info.usage,
+            info.tiling,
+        )
+        .into_iter()
+        .collect();
         // SAFETY: count/out follow the two-call idiom.
-        let _ = unsafe { handle::fill_array(count, out, props.len(), |i, p| p.properties = props[i]) };
+        let _ =
+            unsafe { handle::fill_array(count, out, props.len(), |i, p| p.properties = props[i]) };
         Ok(())
     })
 }
 
 /// Refuses a format/type/tiling/usage/flags combination at image creation.
 pub fn check_image(sparse_residency: bool, info: &vk::ImageCreateInfo<'_>) -> VkResult<TexelBlock> {
-    if let Err(e) =
-        image_format_properties(sparse_residency, info.format, info.image_type, info.tiling, info.usage, info.flags)
-    {
+    if let Err(e) = image_format_properties(
+        sparse_residency,
+        info.format,
+        info.image_type,
+        info.tiling,
+        info.usage,
+        info.flags,
+    ) {
         vk_bail!(vk::Result::ERROR_UNKNOWN, "vkCreateImage: {}", e.why);
     }
-    image_block(info.format).ok_or_else(|| VkError::new(vk::Result::ERROR_UNKNOWN, "unsupported format"))
+    image_block(info.format)
+        .ok_or_else(|| VkError::new(vk::Result::ERROR_UNKNOWN, "unsupported format"))
 }

@@ -32,7 +32,8 @@ pub struct Image {
 
 /// The layout an image create info describes.
 pub fn layout_for(info: &vk::ImageCreateInfo<'_>, block: TexelBlock) -> VkResult<ImageLayout> {
-    let dim = dim_of(info.image_type).ok_or_else(|| VkError::new(vk::Result::ERROR_UNKNOWN, "bad image type"))?;
+    let dim = dim_of(info.image_type)
+        .ok_or_else(|| VkError::new(vk::Result::ERROR_UNKNOWN, "bad image type"))?;
     let tiling = match (info.tiling, dim) {
         // 1D images are never sparse; rows are their natural layout.
         (vk::ImageTiling::OPTIMAL, Dim::D1) => Tiling::Linear,
@@ -53,7 +54,8 @@ pub fn layout_for(info: &vk::ImageCreateInfo<'_>, block: TexelBlock) -> VkResult
             MipTailMode::PerLayer
         },
     };
-    ImageLayout::new(&desc).map_err(|e| VkError::new(vk::Result::ERROR_UNKNOWN, format!("image layout: {e}")))
+    ImageLayout::new(&desc)
+        .map_err(|e| VkError::new(vk::Result::ERROR_UNKNOWN, format!("image layout: {e}")))
 }
 
 fn is_sparse(flags: vk::ImageCreateFlags) -> bool {
@@ -62,7 +64,11 @@ fn is_sparse(flags: vk::ImageCreateFlags) -> bool {
 
 /// Memory requirements of an image of `layout`.
 fn requirements(layout: &ImageLayout, flags: vk::ImageCreateFlags) -> vk::MemoryRequirements {
-    let align = if is_sparse(flags) { SPARSE_BLOCK } else { layout.alignment() };
+    let align = if is_sparse(flags) {
+        SPARSE_BLOCK
+    } else {
+        layout.alignment()
+    };
     vk::MemoryRequirements {
         size: layout.size().next_multiple_of(align),
         alignment: align,
@@ -71,7 +77,11 @@ fn requirements(layout: &ImageLayout, flags: vk::ImageCreateFlags) -> vk::Memory
 }
 
 /// `VkSparseImageMemoryRequirements` of a sparse image.
-fn sparse_requirements(layout: &ImageLayout, dim: Dim, block: TexelBlock) -> Option<vk::SparseImageMemoryRequirements> {
+fn sparse_requirements(
+    layout: &ImageLayout,
+    dim: Dim,
+    block: TexelBlock,
+) -> Option<vk::SparseImageMemoryRequirements> {
     let format_properties = sparse_format_properties(dim, block)?;
     let tail = layout.mip_tail();
     Some(vk::SparseImageMemoryRequirements {
@@ -94,7 +104,10 @@ impl Image {
     /// GPU VA of the image's byte 0.
     pub fn address(&self) -> VkResult<u64> {
         match self.address.load(Ordering::Acquire) {
-            0 => vk_bail!(vk::Result::ERROR_UNKNOWN, "image used before memory was bound"),
+            0 => vk_bail!(
+                vk::Result::ERROR_UNKNOWN,
+                "image used before memory was bound"
+            ),
             va => Ok(va),
         }
     }
@@ -131,7 +144,10 @@ fn create(dev: &DeviceRef, info: &vk::ImageCreateInfo<'_>) -> VkResult<Image> {
     let block = check_image(dev.sparse_residency, info)?;
     let layout = layout_for(info, block)?;
     let sparse = if is_sparse(info.flags) {
-        Some(SparseRange::reserve(dev, requirements(&layout, info.flags).size)?)
+        Some(SparseRange::reserve(
+            dev,
+            requirements(&layout, info.flags).size,
+        )?)
     } else {
         None
     };
@@ -157,7 +173,12 @@ pub unsafe extern "system" fn create_image(
 ) -> vk::Result {
     guard("vkCreateImage", || {
         // SAFETY: the device is ours; info is valid (valid usage).
-        let (dev, info) = unsafe { (Device::from_handle(device)?, handle::input(info, "pCreateInfo")?) };
+        let (dev, info) = unsafe {
+            (
+                Device::from_handle(device)?,
+                handle::input(info, "pCreateInfo")?,
+            )
+        };
         let image = create(dev, info)?;
         log::debug!(
             "image {:?} {:?} {:?}: {:#x} bytes{}",
@@ -165,7 +186,11 @@ pub unsafe extern "system" fn create_image(
             info.format,
             info.extent,
             image.layout.size(),
-            if image.sparse.is_some() { ", sparse" } else { "" }
+            if image.sparse.is_some() {
+                ", sparse"
+            } else {
+                ""
+            }
         );
         // SAFETY: out is valid for a write.
         unsafe { handle::out(out, handle::new_handle(image)) }?;
@@ -251,7 +276,11 @@ pub unsafe extern "system" fn get_image_sparse_memory_requirements2(
         // SAFETY: info is valid; the image is ours.
         let image = unsafe { Image::from_handle(handle::input(info, "pInfo")?.image) }?;
         // SAFETY: two-call idiom.
-        unsafe { write_sparse(image.sparse_requirements(), count, out, |o, r| o.memory_requirements = r) };
+        unsafe {
+            write_sparse(image.sparse_requirements(), count, out, |o, r| {
+                o.memory_requirements = r
+            })
+        };
         Ok(())
     })
 }
@@ -266,7 +295,8 @@ unsafe fn described(
     info: *const vk::DeviceImageMemoryRequirements<'_>,
 ) -> VkResult<(ImageLayout, vk::ImageCreateFlags, vk::ImageType)> {
     // SAFETY: the caller's contract.
-    let create = unsafe { handle::input(handle::input(info, "pInfo")?.p_create_info, "pCreateInfo") }?;
+    let create =
+        unsafe { handle::input(handle::input(info, "pInfo")?.p_create_info, "pCreateInfo") }?;
     let block = check_image(dev.sparse_residency, create)?;
     Ok((layout_for(create, block)?, create.flags, create.image_type))
 }
@@ -308,10 +338,17 @@ fn bind(image: vk::Image, memory: vk::DeviceMemory, offset: u64) -> VkResult<()>
     // SAFETY: the handles are ours (valid usage).
     let (image, mem) = unsafe { (Image::from_handle(image)?, memory_ref(memory)?) };
     if image.sparse.is_some() {
-        vk_bail!(vk::Result::ERROR_UNKNOWN, "sparse images are bound with vkQueueBindSparse");
+        vk_bail!(
+            vk::Result::ERROR_UNKNOWN,
+            "sparse images are bound with vkQueueBindSparse"
+        );
     }
     let req = image.requirements();
-    if offset % req.alignment != 0 || offset.checked_add(req.size).is_none_or(|end| end > mem.size) {
+    if offset % req.alignment != 0
+        || offset
+            .checked_add(req.size)
+            .is_none_or(|end| end > mem.size)
+    {
         vk_bail!(
             vk::Result::ERROR_UNKNOWN,
             "binding {:#x} bytes at offset {offset:#x} of {:#x}-byte memory (alignment {:#x})",
@@ -358,9 +395,19 @@ pub unsafe extern "system" fn get_image_subresource_layout(
 ) {
     guard_void("vkGetImageSubresourceLayout", || {
         // SAFETY: the handle is ours; sub is valid.
-        let (image, sub) = unsafe { (Image::from_handle(image)?, handle::input(sub, "pSubresource")?) };
+        let (image, sub) = unsafe {
+            (
+                Image::from_handle(image)?,
+                handle::input(sub, "pSubresource")?,
+            )
+        };
         let Some(l) = image.layout.subresource(sub.mip_level, sub.array_layer) else {
-            vk_bail!(vk::Result::ERROR_UNKNOWN, "no subresource level {} layer {}", sub.mip_level, sub.array_layer);
+            vk_bail!(
+                vk::Result::ERROR_UNKNOWN,
+                "no subresource level {} layer {}",
+                sub.mip_level,
+                sub.array_layer
+            );
         };
         let layout = vk::SubresourceLayout {
             offset: l.offset,
@@ -397,7 +444,11 @@ pub unsafe extern "system" fn create_image_view(
         let range = info.subresource_range;
         let levels = image.layout.desc().levels;
         if range.base_mip_level >= levels {
-            vk_bail!(vk::Result::ERROR_UNKNOWN, "view of level {} of a {levels}-level image", range.base_mip_level);
+            vk_bail!(
+                vk::Result::ERROR_UNKNOWN,
+                "view of level {} of a {levels}-level image",
+                range.base_mip_level
+            );
         }
         // SAFETY: the chain is valid (usage restrictions are only recorded).
         let _usage = unsafe { chain::find::<vk::ImageViewUsageCreateInfo<'_>>(info.p_next) };

@@ -78,6 +78,8 @@ impl Batch {
 }
 
 struct Pending {
+    /// The progress point this submission signals.
+    point: u64,
     work: Work,
     /// Timeline points the work waits on (they must have fences first).
     timeline_waits: Vec<SyncPoint>,
@@ -159,13 +161,25 @@ impl Queue {
         st.last_point += 1;
         let progress = SyncPoint::timeline(sh.progress, st.last_point);
         let p = Pending {
+            point: st.last_point,
             work: make(progress),
             timeline_waits,
         };
-        if st.deferred.is_empty() && !st.worker_busy && sh.available(&p.timeline_waits)? {
+        let direct = st.deferred.is_empty() && !st.worker_busy;
+        let ready = if direct {
+            sh.available(&p.timeline_waits)
+        } else {
+            Ok(false)
+        };
+        if direct && !matches!(ready, Ok(false)) {
             // Issued under the state lock, so it cannot overtake or be
             // overtaken by another submission of this queue.
-            return sh.issue(p.work);
+            let issued = ready.and_then(|_| sh.issue(p.work));
+            if issued.is_err() {
+                // Nothing will ever signal the point: give it back.
+                st.last_point -= 1;
+            }
+            return issued;
         }
         log::debug!("deferring a submission until its timeline waits are submitted");
         st.deferred.push_back(p);
@@ -358,11 +372,20 @@ impl Shared {
                 }
             };
             let st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-            if ready {
-                if let Err(e) = self.issue(p.work) {
-                    log::error!("deferred submission failed: {}", e.why);
-                    self.dev.set_lost(&e.why);
-                }
+            let issued = if ready {
+                self.issue(p.work).map_err(|e| e.why)
+            } else {
+                Err("never ready".into())
+            };
+            if let Err(why) = issued {
+                log::error!("deferred submission failed: {why}");
+                self.dev.set_lost(&why);
+                // Wake whoever waits for this submission's progress point;
+                // the device is lost, so they will report that.
+                let _ = self
+                    .dev
+                    .file
+                    .syncobj_timeline_signal(&[self.progress], &[p.point]);
             }
             let mut st = st;
             st.worker_busy = false;

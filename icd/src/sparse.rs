@@ -153,19 +153,34 @@ fn memory_target(mem: &Memory, offset: u64, size: u64, what: &str) -> VkResult<(
 fn sparse_range_of(image: &Image) -> VkResult<&SparseRange> {
     match &image.sparse {
         Some(r) => Ok(r),
-        None => vk_bail!(vk::Result::ERROR_UNKNOWN, "vkQueueBindSparse on an image created without SPARSE_BINDING"),
+        None => vk_bail!(
+            vk::Result::ERROR_UNKNOWN,
+            "vkQueueBindSparse on an image created without SPARSE_BINDING"
+        ),
     }
 }
 
 /// Checks one `VkSparseImageMemoryBind` (a region of tiles of one level and
 /// layer) and appends its VM ranges: the region's tiles take consecutive
 /// 64 KiB blocks of the memory from `memoryOffset`, x fastest.
-fn plan_image_bind(image: &Image, b: &vk::SparseImageMemoryBind, what: &str, out: &mut Vec<PlannedBind>) -> VkResult<()> {
+fn plan_image_bind(
+    image: &Image,
+    b: &vk::SparseImageMemoryBind,
+    what: &str,
+    out: &mut Vec<PlannedBind>,
+) -> VkResult<()> {
     if !image.flags.contains(vk::ImageCreateFlags::SPARSE_RESIDENCY) {
-        vk_bail!(vk::Result::ERROR_UNKNOWN, "{what}: block binds need SPARSE_RESIDENCY");
+        vk_bail!(
+            vk::Result::ERROR_UNKNOWN,
+            "{what}: block binds need SPARSE_RESIDENCY"
+        );
     }
     if b.subresource.aspect_mask != vk::ImageAspectFlags::COLOR {
-        vk_bail!(vk::Result::ERROR_UNKNOWN, "{what}: aspect {:?} (images have COLOR only)", b.subresource.aspect_mask);
+        vk_bail!(
+            vk::Result::ERROR_UNKNOWN,
+            "{what}: aspect {:?} (images have COLOR only)",
+            b.subresource.aspect_mask
+        );
     }
     let range = sparse_range_of(image)?;
     let o = b.offset;
@@ -232,8 +247,16 @@ pub unsafe fn lower(info: &vk::BindSparseInfo<'_>) -> VkResult<Vec<PlannedBind>>
         let image = unsafe { Image::from_handle(ob.image) }?;
         let range = sparse_range_of(image)?;
         // SAFETY: the caller's contract.
-        for (i, b) in unsafe { handle::slice(ob.p_binds, ob.bind_count) }.iter().enumerate() {
-            binds.push(plan_bind(range.va, range.size, b, &format!("image opaque bind {i}"))?);
+        for (i, b) in unsafe { handle::slice(ob.p_binds, ob.bind_count) }
+            .iter()
+            .enumerate()
+        {
+            binds.push(plan_bind(
+                range.va,
+                range.size,
+                b,
+                &format!("image opaque bind {i}"),
+            )?);
         }
     }
     // SAFETY: the caller's contract.
@@ -241,7 +264,10 @@ pub unsafe fn lower(info: &vk::BindSparseInfo<'_>) -> VkResult<Vec<PlannedBind>>
         // SAFETY: the caller's contract.
         let image = unsafe { Image::from_handle(ib.image) }?;
         // SAFETY: the caller's contract.
-        for (i, b) in unsafe { handle::slice(ib.p_binds, ib.bind_count) }.iter().enumerate() {
+        for (i, b) in unsafe { handle::slice(ib.p_binds, ib.bind_count) }
+            .iter()
+            .enumerate()
+        {
             plan_image_bind(image, b, &format!("image bind {i}"), &mut binds)?;
         }
     }

@@ -9,46 +9,91 @@ use ash::vk;
 use common::*;
 use panthor_vk::layout::{ImageDesc, ImageLayout, MipTailMode, TexelBlock, Tiling};
 
-fn sparse_props(c: &Ctx, format: vk::Format, ty: vk::ImageType) -> Vec<vk::SparseImageFormatProperties> {
+fn sparse_props(
+    c: &Ctx,
+    format: vk::Format,
+    ty: vk::ImageType,
+) -> Vec<vk::SparseImageFormatProperties> {
     // SAFETY: valid physical device.
     unsafe {
-        c.instance.get_physical_device_sparse_image_format_properties(
-            c.pd,
-            format,
-            ty,
-            vk::SampleCountFlags::TYPE_1,
-            vk::ImageUsageFlags::TRANSFER_SRC | vk::ImageUsageFlags::TRANSFER_DST,
-            vk::ImageTiling::OPTIMAL,
-        )
+        c.instance
+            .get_physical_device_sparse_image_format_properties(
+                c.pd,
+                format,
+                ty,
+                vk::SampleCountFlags::TYPE_1,
+                vk::ImageUsageFlags::TRANSFER_SRC | vk::ImageUsageFlags::TRANSFER_DST,
+                vk::ImageTiling::OPTIMAL,
+            )
     }
 }
 
 #[test]
 fn sparse_image_format_properties_use_the_standard_shapes() {
     let c = Ctx::new();
-    let g = |f, t| sparse_props(&c, f, t).first().map(|p| (p.image_granularity.width, p.image_granularity.height, p.image_granularity.depth));
-    assert_eq!(g(vk::Format::R8G8B8A8_UNORM, vk::ImageType::TYPE_2D), Some((128, 128, 1)));
-    assert_eq!(g(vk::Format::R16G16B16A16_SFLOAT, vk::ImageType::TYPE_2D), Some((128, 64, 1)));
-    assert_eq!(g(vk::Format::R32G32B32A32_SFLOAT, vk::ImageType::TYPE_2D), Some((64, 64, 1)));
-    assert_eq!(g(vk::Format::R32_SFLOAT, vk::ImageType::TYPE_3D), Some((32, 32, 16)));
-    assert_eq!(g(vk::Format::R32G32B32A32_UINT, vk::ImageType::TYPE_3D), Some((16, 16, 16)));
+    let g = |f, t| {
+        sparse_props(&c, f, t).first().map(|p| {
+            (
+                p.image_granularity.width,
+                p.image_granularity.height,
+                p.image_granularity.depth,
+            )
+        })
+    };
+    assert_eq!(
+        g(vk::Format::R8G8B8A8_UNORM, vk::ImageType::TYPE_2D),
+        Some((128, 128, 1))
+    );
+    assert_eq!(
+        g(vk::Format::R16G16B16A16_SFLOAT, vk::ImageType::TYPE_2D),
+        Some((128, 64, 1))
+    );
+    assert_eq!(
+        g(vk::Format::R32G32B32A32_SFLOAT, vk::ImageType::TYPE_2D),
+        Some((64, 64, 1))
+    );
+    assert_eq!(
+        g(vk::Format::R32_SFLOAT, vk::ImageType::TYPE_3D),
+        Some((32, 32, 16))
+    );
+    assert_eq!(
+        g(vk::Format::R32G32B32A32_UINT, vk::ImageType::TYPE_3D),
+        Some((16, 16, 16))
+    );
     // BC1: 8-byte blocks of 4x4 texels, 128x64 blocks.
-    assert_eq!(g(vk::Format::BC1_RGBA_UNORM_BLOCK, vk::ImageType::TYPE_2D), Some((512, 256, 1)));
+    assert_eq!(
+        g(vk::Format::BC1_RGBA_UNORM_BLOCK, vk::ImageType::TYPE_2D),
+        Some((512, 256, 1))
+    );
     // 8-bit texels need byte moves (the compute path): not offered yet.
     assert_eq!(g(vk::Format::R8_UNORM, vk::ImageType::TYPE_2D), None);
     assert_eq!(g(vk::Format::R8G8B8A8_UNORM, vk::ImageType::TYPE_1D), None);
 }
 
-fn image(c: &Ctx, ty: vk::ImageType, format: vk::Format, extent: [u32; 3], levels: u32, layers: u32, sparse: bool) -> vk::Image {
+fn image(
+    c: &Ctx,
+    ty: vk::ImageType,
+    format: vk::Format,
+    extent: [u32; 3],
+    levels: u32,
+    layers: u32,
+    sparse: bool,
+) -> vk::Image {
     let flags = if sparse {
-        vk::ImageCreateFlags::SPARSE_BINDING | vk::ImageCreateFlags::SPARSE_RESIDENCY | vk::ImageCreateFlags::SPARSE_ALIASED
+        vk::ImageCreateFlags::SPARSE_BINDING
+            | vk::ImageCreateFlags::SPARSE_RESIDENCY
+            | vk::ImageCreateFlags::SPARSE_ALIASED
     } else {
         vk::ImageCreateFlags::empty()
     };
     let info = vk::ImageCreateInfo::default()
         .image_type(ty)
         .format(format)
-        .extent(vk::Extent3D { width: extent[0], height: extent[1], depth: extent[2] })
+        .extent(vk::Extent3D {
+            width: extent[0],
+            height: extent[1],
+            depth: extent[2],
+        })
         .mip_levels(levels)
         .array_layers(layers)
         .samples(vk::SampleCountFlags::TYPE_1)
@@ -60,34 +105,79 @@ fn image(c: &Ctx, ty: vk::ImageType, format: vk::Format, extent: [u32; 3], level
 }
 
 fn layers(level: u32, base: u32, count: u32) -> vk::ImageSubresourceLayers {
-    vk::ImageSubresourceLayers { aspect_mask: vk::ImageAspectFlags::COLOR, mip_level: level, base_array_layer: base, layer_count: count }
+    vk::ImageSubresourceLayers {
+        aspect_mask: vk::ImageAspectFlags::COLOR,
+        mip_level: level,
+        base_array_layer: base,
+        layer_count: count,
+    }
 }
 
-fn region(buffer_offset: u64, level: u32, offset: [i32; 3], extent: [u32; 3]) -> vk::BufferImageCopy {
+fn region(
+    buffer_offset: u64,
+    level: u32,
+    offset: [i32; 3],
+    extent: [u32; 3],
+) -> vk::BufferImageCopy {
     vk::BufferImageCopy {
         buffer_offset,
         buffer_row_length: 0,
         buffer_image_height: 0,
         image_subresource: layers(level, 0, 1),
-        image_offset: vk::Offset3D { x: offset[0], y: offset[1], z: offset[2] },
-        image_extent: vk::Extent3D { width: extent[0], height: extent[1], depth: extent[2] },
+        image_offset: vk::Offset3D {
+            x: offset[0],
+            y: offset[1],
+            z: offset[2],
+        },
+        image_extent: vk::Extent3D {
+            width: extent[0],
+            height: extent[1],
+            depth: extent[2],
+        },
     }
 }
 
-fn image_bind(level: u32, offset: [i32; 3], extent: [u32; 3], memory: vk::DeviceMemory, memory_offset: u64) -> vk::SparseImageMemoryBind {
+fn image_bind(
+    level: u32,
+    offset: [i32; 3],
+    extent: [u32; 3],
+    memory: vk::DeviceMemory,
+    memory_offset: u64,
+) -> vk::SparseImageMemoryBind {
     vk::SparseImageMemoryBind {
-        subresource: vk::ImageSubresource { aspect_mask: vk::ImageAspectFlags::COLOR, mip_level: level, array_layer: 0 },
-        offset: vk::Offset3D { x: offset[0], y: offset[1], z: offset[2] },
-        extent: vk::Extent3D { width: extent[0], height: extent[1], depth: extent[2] },
+        subresource: vk::ImageSubresource {
+            aspect_mask: vk::ImageAspectFlags::COLOR,
+            mip_level: level,
+            array_layer: 0,
+        },
+        offset: vk::Offset3D {
+            x: offset[0],
+            y: offset[1],
+            z: offset[2],
+        },
+        extent: vk::Extent3D {
+            width: extent[0],
+            height: extent[1],
+            depth: extent[2],
+        },
         memory,
         memory_offset,
         flags: vk::SparseMemoryBindFlags::empty(),
     }
 }
 
-fn bind_image(c: &Ctx, img: vk::Image, blocks: &[vk::SparseImageMemoryBind], opaque: &[vk::SparseMemoryBind]) {
-    let ib = [vk::SparseImageMemoryBindInfo::default().image(img).binds(blocks)];
-    let ob = [vk::SparseImageOpaqueMemoryBindInfo::default().image(img).binds(opaque)];
+fn bind_image(
+    c: &Ctx,
+    img: vk::Image,
+    blocks: &[vk::SparseImageMemoryBind],
+    opaque: &[vk::SparseMemoryBind],
+) {
+    let ib = [vk::SparseImageMemoryBindInfo::default()
+        .image(img)
+        .binds(blocks)];
+    let ob = [vk::SparseImageOpaqueMemoryBindInfo::default()
+        .image(img)
+        .binds(opaque)];
     let mut info = vk::BindSparseInfo::default();
     if !blocks.is_empty() {
         info = info.image_binds(&ib);
@@ -98,8 +188,12 @@ fn bind_image(c: &Ctx, img: vk::Image, blocks: &[vk::SparseImageMemoryBind], opa
     let fence = c.fence();
     // SAFETY: valid bind; waited on.
     unsafe {
-        c.device.queue_bind_sparse(c.sparse, &[info], fence).expect("vkQueueBindSparse");
-        c.device.wait_for_fences(&[fence], true, 10_000_000_000).unwrap();
+        c.device
+            .queue_bind_sparse(c.sparse, &[info], fence)
+            .expect("vkQueueBindSparse");
+        c.device
+            .wait_for_fences(&[fence], true, 10_000_000_000)
+            .unwrap();
         c.device.destroy_fence(fence, None);
     }
 }
@@ -107,7 +201,10 @@ fn bind_image(c: &Ctx, img: vk::Image, blocks: &[vk::SparseImageMemoryBind], opa
 fn mapped(c: &Ctx, mem: vk::DeviceMemory, len: u64) -> &'static [u8] {
     // SAFETY: mapping a memory object of at least len bytes; kept mapped.
     unsafe {
-        let p = c.device.map_memory(mem, 0, vk::WHOLE_SIZE, vk::MemoryMapFlags::empty()).unwrap() as *const u8;
+        let p = c
+            .device
+            .map_memory(mem, 0, vk::WHOLE_SIZE, vk::MemoryMapFlags::empty())
+            .unwrap() as *const u8;
         std::slice::from_raw_parts(p, len as usize)
     }
 }
@@ -115,14 +212,30 @@ fn mapped(c: &Ctx, mem: vk::DeviceMemory, len: u64) -> &'static [u8] {
 #[test]
 fn sparse_2d_image_block_binds_mip_tail_and_the_tiled_bytes() {
     let c = Ctx::new();
-    let img = image(&c, vk::ImageType::TYPE_2D, vk::Format::R8G8B8A8_UNORM, [512, 512, 1], 4, 1, true);
+    let img = image(
+        &c,
+        vk::ImageType::TYPE_2D,
+        vk::Format::R8G8B8A8_UNORM,
+        [512, 512, 1],
+        4,
+        1,
+        true,
+    );
     // SAFETY: valid image.
-    let (req, sreq) = unsafe { (c.device.get_image_memory_requirements(img), c.device.get_image_sparse_memory_requirements(img)) };
+    let (req, sreq) = unsafe {
+        (
+            c.device.get_image_memory_requirements(img),
+            c.device.get_image_sparse_memory_requirements(img),
+        )
+    };
     assert_eq!(req.alignment, BLOCK);
     assert_eq!(sreq.len(), 1);
     let s = sreq[0];
     assert_eq!(s.format_properties.aspect_mask, vk::ImageAspectFlags::COLOR);
-    assert_eq!(s.image_mip_tail_first_lod, 3, "64x64 is smaller than a 128x128 block");
+    assert_eq!(
+        s.image_mip_tail_first_lod, 3,
+        "64x64 is smaller than a 128x128 block"
+    );
     assert!(s.image_mip_tail_size > 0 && s.image_mip_tail_size % BLOCK == 0);
     assert_eq!(s.image_mip_tail_offset % BLOCK, 0);
 
@@ -130,8 +243,16 @@ fn sparse_2d_image_block_binds_mip_tail_and_the_tiled_bytes() {
     bind_image(
         &c,
         img,
-        &[image_bind(0, [128, 0, 0], [128, 128, 1], mem, 0), image_bind(2, [0, 0, 0], [128, 128, 1], mem, BLOCK)],
-        &[bind(s.image_mip_tail_offset, s.image_mip_tail_size, mem, 2 * BLOCK)],
+        &[
+            image_bind(0, [128, 0, 0], [128, 128, 1], mem, 0),
+            image_bind(2, [0, 0, 0], [128, 128, 1], mem, BLOCK),
+        ],
+        &[bind(
+            s.image_mip_tail_offset,
+            s.image_mip_tail_size,
+            mem,
+            2 * BLOCK,
+        )],
     );
 
     // Upload level 0's tile (1, 0), level 2 and level 3 (in the tail).
@@ -147,13 +268,29 @@ fn sparse_2d_image_block_binds_mip_tail_and_the_tiled_bytes() {
     ];
     c.run(|cb| unsafe {
         // SAFETY: recording valid commands.
-        c.device.cmd_copy_buffer_to_image(cb, up.buffer, img, vk::ImageLayout::TRANSFER_DST_OPTIMAL, &regions);
+        c.device.cmd_copy_buffer_to_image(
+            cb,
+            up.buffer,
+            img,
+            vk::ImageLayout::TRANSFER_DST_OPTIMAL,
+            &regions,
+        );
     });
     c.run(|cb| unsafe {
         // SAFETY: recording valid commands.
-        c.device.cmd_copy_image_to_buffer(cb, img, vk::ImageLayout::TRANSFER_SRC_OPTIMAL, out.buffer, &regions);
+        c.device.cmd_copy_image_to_buffer(
+            cb,
+            img,
+            vk::ImageLayout::TRANSFER_SRC_OPTIMAL,
+            out.buffer,
+            &regions,
+        );
     });
-    assert_eq!(out.read(0, data.len()), data, "round trip through the sparse image");
+    assert_eq!(
+        out.read(0, data.len()),
+        data,
+        "round trip through the sparse image"
+    );
 
     // The tile's bytes sit in memory block 0 in the INTERLEAVED_64K layout.
     let layout = ImageLayout::new(&ImageDesc {
@@ -181,34 +318,86 @@ fn sparse_2d_image_block_binds_mip_tail_and_the_tiled_bytes() {
 #[test]
 fn unbound_sparse_image_tiles_take_writes_harmlessly() {
     let c = Ctx::new();
-    let img = image(&c, vk::ImageType::TYPE_2D, vk::Format::R32_UINT, [256, 256, 1], 1, 1, true);
+    let img = image(
+        &c,
+        vk::ImageType::TYPE_2D,
+        vk::Format::R32_UINT,
+        [256, 256, 1],
+        1,
+        1,
+        true,
+    );
     let mem = c.memory(BLOCK);
-    bind_image(&c, img, &[image_bind(0, [128, 128, 0], [128, 128, 1], mem, 0)], &[]);
+    bind_image(
+        &c,
+        img,
+        &[image_bind(0, [128, 128, 0], [128, 128, 1], mem, 0)],
+        &[],
+    );
     let up = c.dense(256 * 256 * 4);
     up.write(0, &pattern(4, 256 * 256 * 4));
     // The whole image: three of four tiles are unbound.
     c.run(|cb| unsafe {
         // SAFETY: recording a valid command.
-        c.device.cmd_copy_buffer_to_image(cb, up.buffer, img, vk::ImageLayout::TRANSFER_DST_OPTIMAL, &[region(0, 0, [0, 0, 0], [256, 256, 1])]);
+        c.device.cmd_copy_buffer_to_image(
+            cb,
+            up.buffer,
+            img,
+            vk::ImageLayout::TRANSFER_DST_OPTIMAL,
+            &[region(0, 0, [0, 0, 0], [256, 256, 1])],
+        );
     });
     // The bound tile got exactly its texels; the device is healthy.
     let out = c.dense(128 * 128 * 4);
     c.run(|cb| unsafe {
         // SAFETY: recording a valid command.
-        c.device.cmd_copy_image_to_buffer(cb, img, vk::ImageLayout::TRANSFER_SRC_OPTIMAL, out.buffer, &[region(0, 0, [128, 128, 0], [128, 128, 1])]);
+        c.device.cmd_copy_image_to_buffer(
+            cb,
+            img,
+            vk::ImageLayout::TRANSFER_SRC_OPTIMAL,
+            out.buffer,
+            &[region(0, 0, [128, 128, 0], [128, 128, 1])],
+        );
     });
     let all = up.read(0, 256 * 256 * 4);
     let got = out.read(0, 128 * 128 * 4);
     for y in 0..128usize {
         let src = ((128 + y) * 256 + 128) * 4;
-        assert_eq!(&got[y * 512..y * 512 + 512], &all[src..src + 512], "row {y}");
+        assert_eq!(
+            &got[y * 512..y * 512 + 512],
+            &all[src..src + 512],
+            "row {y}"
+        );
     }
     // Unbind it: the memory keeps its bytes, the image no longer reaches them.
-    bind_image(&c, img, &[image_bind(0, [128, 128, 0], [128, 128, 1], vk::DeviceMemory::null(), 0)], &[]);
+    bind_image(
+        &c,
+        img,
+        &[image_bind(
+            0,
+            [128, 128, 0],
+            [128, 128, 1],
+            vk::DeviceMemory::null(),
+            0,
+        )],
+        &[],
+    );
     let before = mapped(&c, mem, BLOCK).to_vec();
     c.run(|cb| unsafe {
         // SAFETY: recording a valid command.
-        c.device.cmd_clear_color_image(cb, img, vk::ImageLayout::TRANSFER_DST_OPTIMAL, &vk::ClearColorValue { uint32: [7; 4] }, &[vk::ImageSubresourceRange { aspect_mask: vk::ImageAspectFlags::COLOR, base_mip_level: 0, level_count: 1, base_array_layer: 0, layer_count: 1 }]);
+        c.device.cmd_clear_color_image(
+            cb,
+            img,
+            vk::ImageLayout::TRANSFER_DST_OPTIMAL,
+            &vk::ClearColorValue { uint32: [7; 4] },
+            &[vk::ImageSubresourceRange {
+                aspect_mask: vk::ImageAspectFlags::COLOR,
+                base_mip_level: 0,
+                level_count: 1,
+                base_array_layer: 0,
+                layer_count: 1,
+            }],
+        );
     });
     assert_eq!(mapped(&c, mem, BLOCK), &before[..]);
 }
@@ -216,10 +405,23 @@ fn unbound_sparse_image_tiles_take_writes_harmlessly() {
 #[test]
 fn sparse_3d_image_binds_a_brick() {
     let c = Ctx::new();
-    let img = image(&c, vk::ImageType::TYPE_3D, vk::Format::R32_SFLOAT, [64, 64, 32], 1, 1, true);
+    let img = image(
+        &c,
+        vk::ImageType::TYPE_3D,
+        vk::Format::R32_SFLOAT,
+        [64, 64, 32],
+        1,
+        1,
+        true,
+    );
     let mem = c.memory(BLOCK);
     // Brick (1, 0, 1) of 32x32x16 texels.
-    bind_image(&c, img, &[image_bind(0, [32, 0, 16], [32, 32, 16], mem, 0)], &[]);
+    bind_image(
+        &c,
+        img,
+        &[image_bind(0, [32, 0, 16], [32, 32, 16], mem, 0)],
+        &[],
+    );
     let n = 32 * 32 * 16 * 4;
     let up = c.dense(n);
     let data = pattern(9, n as usize);
@@ -228,9 +430,29 @@ fn sparse_3d_image_binds_a_brick() {
     let r = [region(0, 0, [32, 0, 16], [32, 32, 16])];
     c.run(|cb| unsafe {
         // SAFETY: recording valid commands.
-        c.device.cmd_copy_buffer_to_image(cb, up.buffer, img, vk::ImageLayout::TRANSFER_DST_OPTIMAL, &r);
-        c.device.cmd_pipeline_barrier(cb, vk::PipelineStageFlags::TRANSFER, vk::PipelineStageFlags::TRANSFER, vk::DependencyFlags::empty(), &[], &[], &[]);
-        c.device.cmd_copy_image_to_buffer(cb, img, vk::ImageLayout::TRANSFER_SRC_OPTIMAL, out.buffer, &r);
+        c.device.cmd_copy_buffer_to_image(
+            cb,
+            up.buffer,
+            img,
+            vk::ImageLayout::TRANSFER_DST_OPTIMAL,
+            &r,
+        );
+        c.device.cmd_pipeline_barrier(
+            cb,
+            vk::PipelineStageFlags::TRANSFER,
+            vk::PipelineStageFlags::TRANSFER,
+            vk::DependencyFlags::empty(),
+            &[],
+            &[],
+            &[],
+        );
+        c.device.cmd_copy_image_to_buffer(
+            cb,
+            img,
+            vk::ImageLayout::TRANSFER_SRC_OPTIMAL,
+            out.buffer,
+            &r,
+        );
     });
     assert_eq!(out.read(0, n as usize), data);
     // All 64 KiB of the memory block belong to the brick.
@@ -248,8 +470,24 @@ fn dense_images_copy_and_clear() {
         (vk::Format::R32G32B32A32_SFLOAT, 16u64, [100u32, 60u32]),
         (vk::Format::BC1_RGBA_UNORM_BLOCK, 8, [64, 32]), // 16x8 blocks of 8 bytes
     ] {
-        let a = image(&c, vk::ImageType::TYPE_2D, format, [extent[0], extent[1], 1], 1, 1, false);
-        let b = image(&c, vk::ImageType::TYPE_2D, format, [extent[0], extent[1], 1], 1, 1, false);
+        let a = image(
+            &c,
+            vk::ImageType::TYPE_2D,
+            format,
+            [extent[0], extent[1], 1],
+            1,
+            1,
+            false,
+        );
+        let b = image(
+            &c,
+            vk::ImageType::TYPE_2D,
+            format,
+            [extent[0], extent[1], 1],
+            1,
+            1,
+            false,
+        );
         let mut mems = Vec::new();
         for img in [a, b] {
             // SAFETY: valid image, then binding fresh memory to it.
@@ -260,7 +498,11 @@ fn dense_images_copy_and_clear() {
                 mems.push(mem);
             }
         }
-        let blocks = if texel == 8 { (extent[0] as u64 / 4) * (extent[1] as u64 / 4) } else { (extent[0] * extent[1]) as u64 };
+        let blocks = if texel == 8 {
+            (extent[0] as u64 / 4) * (extent[1] as u64 / 4)
+        } else {
+            (extent[0] * extent[1]) as u64
+        };
         let bytes = (blocks * texel) as usize;
         let up = c.dense(bytes as u64);
         let out = c.dense(bytes as u64);
@@ -272,20 +514,71 @@ fn dense_images_copy_and_clear() {
             src_offset: vk::Offset3D::default(),
             dst_subresource: layers(0, 0, 1),
             dst_offset: vk::Offset3D::default(),
-            extent: vk::Extent3D { width: extent[0], height: extent[1], depth: 1 },
+            extent: vk::Extent3D {
+                width: extent[0],
+                height: extent[1],
+                depth: 1,
+            },
         };
         c.run(|cb| unsafe {
             // SAFETY: recording valid commands.
-            c.device.cmd_copy_buffer_to_image(cb, up.buffer, a, vk::ImageLayout::TRANSFER_DST_OPTIMAL, &r);
-            c.device.cmd_pipeline_barrier(cb, vk::PipelineStageFlags::TRANSFER, vk::PipelineStageFlags::TRANSFER, vk::DependencyFlags::empty(), &[], &[], &[]);
-            c.device.cmd_copy_image(cb, a, vk::ImageLayout::TRANSFER_SRC_OPTIMAL, b, vk::ImageLayout::TRANSFER_DST_OPTIMAL, &[copy]);
-            c.device.cmd_pipeline_barrier(cb, vk::PipelineStageFlags::TRANSFER, vk::PipelineStageFlags::TRANSFER, vk::DependencyFlags::empty(), &[], &[], &[]);
-            c.device.cmd_copy_image_to_buffer(cb, b, vk::ImageLayout::TRANSFER_SRC_OPTIMAL, out.buffer, &r);
+            c.device.cmd_copy_buffer_to_image(
+                cb,
+                up.buffer,
+                a,
+                vk::ImageLayout::TRANSFER_DST_OPTIMAL,
+                &r,
+            );
+            c.device.cmd_pipeline_barrier(
+                cb,
+                vk::PipelineStageFlags::TRANSFER,
+                vk::PipelineStageFlags::TRANSFER,
+                vk::DependencyFlags::empty(),
+                &[],
+                &[],
+                &[],
+            );
+            c.device.cmd_copy_image(
+                cb,
+                a,
+                vk::ImageLayout::TRANSFER_SRC_OPTIMAL,
+                b,
+                vk::ImageLayout::TRANSFER_DST_OPTIMAL,
+                &[copy],
+            );
+            c.device.cmd_pipeline_barrier(
+                cb,
+                vk::PipelineStageFlags::TRANSFER,
+                vk::PipelineStageFlags::TRANSFER,
+                vk::DependencyFlags::empty(),
+                &[],
+                &[],
+                &[],
+            );
+            c.device.cmd_copy_image_to_buffer(
+                cb,
+                b,
+                vk::ImageLayout::TRANSFER_SRC_OPTIMAL,
+                out.buffer,
+                &r,
+            );
         });
-        assert_eq!(out.read(0, bytes), data, "{format:?} buffer -> image -> image -> buffer");
+        assert_eq!(
+            out.read(0, bytes),
+            data,
+            "{format:?} buffer -> image -> image -> buffer"
+        );
     }
     // Clear an RGBA32F image to (1, 0.5, 0, -2).
-    let img = image(&c, vk::ImageType::TYPE_2D, vk::Format::R32G32B32A32_SFLOAT, [40, 30, 1], 1, 1, false);
+    let img = image(
+        &c,
+        vk::ImageType::TYPE_2D,
+        vk::Format::R32G32B32A32_SFLOAT,
+        [40, 30, 1],
+        1,
+        1,
+        false,
+    );
     // SAFETY: binding fresh memory.
     unsafe {
         let req = c.device.get_image_memory_requirements(img);
@@ -293,14 +586,45 @@ fn dense_images_copy_and_clear() {
         c.device.bind_image_memory(img, mem, 0).unwrap();
     }
     let out = c.dense(40 * 30 * 16);
-    let range = vk::ImageSubresourceRange { aspect_mask: vk::ImageAspectFlags::COLOR, base_mip_level: 0, level_count: 1, base_array_layer: 0, layer_count: 1 };
+    let range = vk::ImageSubresourceRange {
+        aspect_mask: vk::ImageAspectFlags::COLOR,
+        base_mip_level: 0,
+        level_count: 1,
+        base_array_layer: 0,
+        layer_count: 1,
+    };
     c.run(|cb| unsafe {
         // SAFETY: recording valid commands.
-        c.device.cmd_clear_color_image(cb, img, vk::ImageLayout::TRANSFER_DST_OPTIMAL, &vk::ClearColorValue { float32: [1.0, 0.5, 0.0, -2.0] }, &[range]);
-        c.device.cmd_pipeline_barrier(cb, vk::PipelineStageFlags::TRANSFER, vk::PipelineStageFlags::TRANSFER, vk::DependencyFlags::empty(), &[], &[], &[]);
-        c.device.cmd_copy_image_to_buffer(cb, img, vk::ImageLayout::TRANSFER_SRC_OPTIMAL, out.buffer, &[region(0, 0, [0, 0, 0], [40, 30, 1])]);
+        c.device.cmd_clear_color_image(
+            cb,
+            img,
+            vk::ImageLayout::TRANSFER_DST_OPTIMAL,
+            &vk::ClearColorValue {
+                float32: [1.0, 0.5, 0.0, -2.0],
+            },
+            &[range],
+        );
+        c.device.cmd_pipeline_barrier(
+            cb,
+            vk::PipelineStageFlags::TRANSFER,
+            vk::PipelineStageFlags::TRANSFER,
+            vk::DependencyFlags::empty(),
+            &[],
+            &[],
+            &[],
+        );
+        c.device.cmd_copy_image_to_buffer(
+            cb,
+            img,
+            vk::ImageLayout::TRANSFER_SRC_OPTIMAL,
+            out.buffer,
+            &[region(0, 0, [0, 0, 0], [40, 30, 1])],
+        );
     });
-    let texel: Vec<u8> = [1.0f32, 0.5, 0.0, -2.0].iter().flat_map(|f| f.to_le_bytes()).collect();
+    let texel: Vec<u8> = [1.0f32, 0.5, 0.0, -2.0]
+        .iter()
+        .flat_map(|f| f.to_le_bytes())
+        .collect();
     let got = out.read(0, 40 * 30 * 16);
     assert!(got.chunks(16).all(|t| t == texel), "every texel cleared");
 }
