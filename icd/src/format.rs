@@ -42,7 +42,7 @@ pub const MAX_RESOURCE_SIZE: u64 = 1 << 40;
 pub fn image_block(format: vk::Format) -> Option<TexelBlock> {
     let f = vk_tables::format(format)?;
     let plain = f.planes == 0 && f.depth_bits == 0 && f.stencil_bits == 0 && f.chroma.is_none();
-    (plain && matches!(f.block_bytes, 4 | 8 | 16)).then(|| TexelBlock {
+    (plain && matches!(f.block_bytes, 4 | 8 | 16)).then_some(TexelBlock {
         bytes: f.block_bytes,
         extent: f.block_extent,
     })

@@ -471,7 +471,7 @@ pub unsafe extern "system" fn destroy_image_view(
 ) {
     guard_void("vkDestroyImageView", || {
         // SAFETY: the handle is ours and the application is done with it.
-        drop(unsafe { handle::free_handle::<ImageView, _>(view) });
+        let _ = unsafe { handle::free_handle::<ImageView, _>(view) };
         Ok(())
     })
 }
