@@ -282,21 +282,8 @@ fn bind(buffer: vk::Buffer, memory: vk::DeviceMemory, offset: u64) -> VkResult<(
             "sparse buffers are bound with vkQueueBindSparse"
         );
     }
-    let req = buf.requirements();
-    if offset % req.alignment != 0
-        || offset
-            .checked_add(req.size)
-            .is_none_or(|end| end > mem.size)
-    {
-        vk_bail!(
-            vk::Result::ERROR_UNKNOWN,
-            "binding {:#x} bytes at offset {offset:#x} of {:#x}-byte memory (alignment {:#x})",
-            req.size,
-            mem.size,
-            req.alignment
-        );
-    }
-    buf.address.store(mem.va + offset, Ordering::Release);
+    let va = mem.bind_address(offset, &buf.requirements())?;
+    buf.address.store(va, Ordering::Release);
     Ok(())
 }
 

@@ -343,21 +343,8 @@ fn bind(image: vk::Image, memory: vk::DeviceMemory, offset: u64) -> VkResult<()>
             "sparse images are bound with vkQueueBindSparse"
         );
     }
-    let req = image.requirements();
-    if offset % req.alignment != 0
-        || offset
-            .checked_add(req.size)
-            .is_none_or(|end| end > mem.size)
-    {
-        vk_bail!(
-            vk::Result::ERROR_UNKNOWN,
-            "binding {:#x} bytes at offset {offset:#x} of {:#x}-byte memory (alignment {:#x})",
-            req.size,
-            mem.size,
-            req.alignment
-        );
-    }
-    image.address.store(mem.va + offset, Ordering::Release);
+    let va = mem.bind_address(offset, &image.requirements())?;
+    image.address.store(va, Ordering::Release);
     Ok(())
 }
 

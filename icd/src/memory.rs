@@ -79,6 +79,25 @@ impl Memory {
         unsafe { handle::object(h) }
     }
 
+    /// The GPU VA a resource with requirements `req` gets when bound at
+    /// `offset` (checked: aligned, and inside the memory).
+    pub fn bind_address(&self, offset: u64, req: &vk::MemoryRequirements) -> VkResult<u64> {
+        if offset % req.alignment != 0
+            || offset
+                .checked_add(req.size)
+                .is_none_or(|end| end > self.size)
+        {
+            vk_bail!(
+                vk::Result::ERROR_UNKNOWN,
+                "binding {:#x} bytes at offset {offset:#x} of {:#x}-byte memory (alignment {:#x})",
+                req.size,
+                self.size,
+                req.alignment
+            );
+        }
+        Ok(self.va + offset)
+    }
+
     /// The CPU address of the whole BO (mapped once, kept until freed).
     pub fn cpu_ptr(&self) -> VkResult<*mut u8> {
         let mut cpu = self.cpu.lock().unwrap_or_else(|e| e.into_inner());

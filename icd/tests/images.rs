@@ -437,15 +437,7 @@ fn sparse_3d_image_binds_a_brick() {
             vk::ImageLayout::TRANSFER_DST_OPTIMAL,
             &r,
         );
-        c.device.cmd_pipeline_barrier(
-            cb,
-            vk::PipelineStageFlags::TRANSFER,
-            vk::PipelineStageFlags::TRANSFER,
-            vk::DependencyFlags::empty(),
-            &[],
-            &[],
-            &[],
-        );
+        c.transfer_barrier(cb);
         c.device.cmd_copy_image_to_buffer(
             cb,
             img,
@@ -529,15 +521,7 @@ fn dense_images_copy_and_clear() {
                 vk::ImageLayout::TRANSFER_DST_OPTIMAL,
                 &r,
             );
-            c.device.cmd_pipeline_barrier(
-                cb,
-                vk::PipelineStageFlags::TRANSFER,
-                vk::PipelineStageFlags::TRANSFER,
-                vk::DependencyFlags::empty(),
-                &[],
-                &[],
-                &[],
-            );
+            c.transfer_barrier(cb);
             c.device.cmd_copy_image(
                 cb,
                 a,
@@ -546,15 +530,7 @@ fn dense_images_copy_and_clear() {
                 vk::ImageLayout::TRANSFER_DST_OPTIMAL,
                 &[copy],
             );
-            c.device.cmd_pipeline_barrier(
-                cb,
-                vk::PipelineStageFlags::TRANSFER,
-                vk::PipelineStageFlags::TRANSFER,
-                vk::DependencyFlags::empty(),
-                &[],
-                &[],
-                &[],
-            );
+            c.transfer_barrier(cb);
             c.device.cmd_copy_image_to_buffer(
                 cb,
                 b,
@@ -604,15 +580,7 @@ fn dense_images_copy_and_clear() {
             },
             &[range],
         );
-        c.device.cmd_pipeline_barrier(
-            cb,
-            vk::PipelineStageFlags::TRANSFER,
-            vk::PipelineStageFlags::TRANSFER,
-            vk::DependencyFlags::empty(),
-            &[],
-            &[],
-            &[],
-        );
+        c.transfer_barrier(cb);
         c.device.cmd_copy_image_to_buffer(
             cb,
             img,

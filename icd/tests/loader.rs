@@ -72,15 +72,7 @@ fn fill_update_and_copy_between_dense_buffers() {
         // SAFETY: recording commands on valid buffers.
         unsafe {
             c.copy(cb, a.buffer, 0, b.buffer, 4096, data.len() as u64);
-            c.device.cmd_pipeline_barrier(
-                cb,
-                vk::PipelineStageFlags::TRANSFER,
-                vk::PipelineStageFlags::TRANSFER,
-                vk::DependencyFlags::empty(),
-                &[],
-                &[],
-                &[],
-            );
+            c.transfer_barrier(cb);
             c.device.cmd_fill_buffer(cb, b.buffer, 0, 4092, 0xdead_beef);
             c.device
                 .cmd_update_buffer(cb, b.buffer, 100 * 4, &[1, 2, 3, 4, 5, 6, 7, 8]);

@@ -352,6 +352,25 @@ impl Ctx {
         unsafe { self.device.cmd_copy_buffer(cb, src, dst, &[region]) };
     }
 
+    /// A transfer -> transfer execution and memory barrier.
+    pub fn transfer_barrier(&self, cb: vk::CommandBuffer) {
+        let m = vk::MemoryBarrier::default()
+            .src_access_mask(vk::AccessFlags::TRANSFER_WRITE)
+            .dst_access_mask(vk::AccessFlags::TRANSFER_READ | vk::AccessFlags::TRANSFER_WRITE);
+        // SAFETY: recording into a command buffer in the recording state.
+        unsafe {
+            self.device.cmd_pipeline_barrier(
+                cb,
+                vk::PipelineStageFlags::TRANSFER,
+                vk::PipelineStageFlags::TRANSFER,
+                vk::DependencyFlags::empty(),
+                &[m],
+                &[],
+                &[],
+            )
+        };
+    }
+
     pub fn validation_errors(&self) -> usize {
         VALIDATION_ERRORS.load(Ordering::SeqCst)
     }
