@@ -40,16 +40,7 @@ const CODE_SIZE: u64 = 256 << 10;
 /// Where [`Gate`] keeps its flag in its own VM.
 const FLAG_VA: u64 = 0x0080_0000;
 
-/// `CLOCK_MONOTONIC` in nanoseconds (the clock the syncobj waits use).
-pub fn now_ns() -> i64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes one timespec to a pointer we own.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    ts.tv_sec * 1_000_000_000 + ts.tv_nsec
-}
+pub use panthor_uapi::device::monotonic_ns as now_ns;
 
 /// An absolute syncobj timeout `ms` from now.
 pub fn in_ms(ms: i64) -> AbsTimeoutNs {

@@ -91,18 +91,27 @@ impl Adapter {
     }
 }
 
+/// The virtual Mali's memory in bytes, per `PANTHOR_VK_VIRTUAL_MEMORY_MB`.
+pub fn virtual_memory_bytes() -> u64 {
+    let mb = match std::env::var("PANTHOR_VK_VIRTUAL_MEMORY_MB") {
+        Ok(v) => v.parse::<u64>().unwrap_or_else(|_| {
+            log::warn!(
+                "PANTHOR_VK_VIRTUAL_MEMORY_MB={v:?} is not a number; using {DEFAULT_VIRTUAL_MB}"
+            );
+            DEFAULT_VIRTUAL_MB
+        }),
+        Err(_) => DEFAULT_VIRTUAL_MB,
+    };
+    mb << 20
+}
+
 /// The process's virtual Mali, created on first use.
 fn virtual_mali() -> VkResult<Arc<VirtualDevice>> {
     static DEV: OnceLock<Result<Arc<VirtualDevice>, String>> = OnceLock::new();
     DEV.get_or_init(|| {
-        let mb = match std::env::var("PANTHOR_VK_VIRTUAL_MEMORY_MB") {
-            Ok(v) => v.parse::<u64>().unwrap_or_else(|_| {
-                log::warn!("PANTHOR_VK_VIRTUAL_MEMORY_MB={v:?} is not a number; using {DEFAULT_VIRTUAL_MB}");
-                DEFAULT_VIRTUAL_MB
-            }),
-            Err(_) => DEFAULT_VIRTUAL_MB,
-        };
-        VirtualDevice::new(mb << 20).map_err(|e| format!("creating the virtual Mali ({mb} MiB): {e}"))
+        let bytes = virtual_memory_bytes();
+        VirtualDevice::new(bytes)
+            .map_err(|e| format!("creating the virtual Mali ({} MiB): {e}", bytes >> 20))
     })
     .clone()
     .map_err(|why| VkError::new(vk::Result::ERROR_INITIALIZATION_FAILED, why))

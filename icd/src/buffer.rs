@@ -9,63 +9,16 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use ash::vk;
-use panthor_uapi::device::VmBindOp;
-use panthor_uapi::uapi::*;
 
 use crate::device::{Device, DeviceRef};
-use crate::guard::{guard, guard_void, VkError, VkResult};
-use crate::memory::memory_ref;
+use crate::guard::{guard, guard_void, VkResult};
+use crate::memory::{fill_requirements2, memory_ref};
 use crate::physical_device::SPARSE_BLOCK;
-use crate::{chain, handle, vk_bail};
+use crate::sparse::SparseRange;
+use crate::{handle, vk_bail};
 
 /// Alignment of ordinary buffers (the strictest offset alignment limit).
 pub const BUFFER_ALIGN: u64 = 64;
-
-/// The flags every sparse reservation carries (`MAP_SPARSE` needs NOEXEC).
-pub const SPARSE_MAP_FLAGS: u32 = DRM_PANTHOR_VM_BIND_OP_TYPE_MAP
-    | DRM_PANTHOR_VM_BIND_OP_MAP_SPARSE
-    | DRM_PANTHOR_VM_BIND_OP_MAP_NOEXEC;
-
-/// A VA range a sparse resource owns.
-pub struct SparseRange {
-    pub va: u64,
-    pub size: u64,
-}
-
-impl SparseRange {
-    /// Reserves `size` bytes (a multiple of 64 KiB) of VA, mapped sparse
-    /// when the kernel can.
-    pub fn reserve(dev: &Device, size: u64) -> VkResult<SparseRange> {
-        let va = dev.alloc_va(size, SPARSE_BLOCK)?;
-        if dev.sparse_residency {
-            let op = VmBindOp {
-                flags: SPARSE_MAP_FLAGS,
-                va,
-                size,
-                ..Default::default()
-            };
-            if let Err(e) = dev.bind_now(&[op], "VM_BIND sparse reservation") {
-                dev.free_va(va, size);
-                return Err(e);
-            }
-        }
-        Ok(SparseRange { va, size })
-    }
-
-    /// Unmaps everything bound in the range and gives the VA back.
-    pub fn release(&self, dev: &Device) {
-        let op = VmBindOp {
-            flags: DRM_PANTHOR_VM_BIND_OP_TYPE_UNMAP,
-            va: self.va,
-            size: self.size,
-            ..Default::default()
-        };
-        match dev.bind_now(&[op], "VM_BIND unmap of a sparse resource") {
-            Ok(()) => dev.free_va(self.va, self.size),
-            Err(e) => log::error!("{}", e.why),
-        }
-    }
-}
 
 pub struct Buffer {
     pub dev: DeviceRef,
@@ -216,32 +169,6 @@ pub unsafe extern "system" fn get_buffer_memory_requirements(
         // SAFETY: out is valid for a write.
         unsafe { handle::out(out, buf.requirements()) }
     })
-}
-
-/// Fills a `VkMemoryRequirements2` and its dedicated-allocation struct.
-///
-/// # Safety
-/// `out` is a valid output struct with a valid chain.
-pub unsafe fn fill_requirements2(
-    out: *mut vk::MemoryRequirements2<'_>,
-    req: vk::MemoryRequirements,
-) -> VkResult<()> {
-    // SAFETY: the caller's contract.
-    let out = unsafe { out.as_mut() }
-        .ok_or_else(|| VkError::new(vk::Result::ERROR_UNKNOWN, "null output"))?;
-    out.memory_requirements = req;
-    // SAFETY: the chain is valid (the caller's contract).
-    unsafe {
-        chain::for_each_out(out.p_next, |o| {
-            crate::fill_out!(o,
-                vk::MemoryDedicatedRequirements<'_> => |d| {
-                    d.prefers_dedicated_allocation = vk::FALSE;
-                    d.requires_dedicated_allocation = vk::FALSE;
-                }
-            )
-        })
-    };
-    Ok(())
 }
 
 pub unsafe extern "system" fn get_buffer_memory_requirements2(

@@ -141,15 +141,17 @@ impl CommandBuffer {
             )
         })?;
         if len > 0 {
-            if r.stream.as_ref().is_none_or(|m| m.size < len as u64) {
-                r.stream = None;
-                r.stream = Some(Memory::new(&self.dev, len as u64)?);
-            }
-            let m = r.stream.as_ref().expect("just allocated");
+            // Reuse the last stream's memory when it is big enough; else free
+            // it before allocating the new one.
+            let m = match r.stream.take() {
+                Some(m) if m.size >= len as u64 => m,
+                _ => Memory::new(&self.dev, len as u64)?,
+            };
             let p = m.cpu_ptr()?;
             // SAFETY: the mapping holds at least len bytes; no GPU job reads this
             // stream now (re-recording a pending command buffer is invalid usage).
             unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), p, bytes.len()) };
+            r.stream = Some(m);
         }
         r.stream_len = len;
         r.state = State::Executable;

@@ -2,6 +2,7 @@
 //! `drm_panthor_sync_op`s for waits and signals on syncobjs, and absolute
 //! `CLOCK_MONOTONIC` deadlines from Vulkan's relative timeouts.
 
+use panthor_uapi::device::monotonic_ns;
 use panthor_uapi::uapi::*;
 
 /// A syncobj wait or signal, binary or at a timeline point.
@@ -48,19 +49,8 @@ impl SyncPoint {
     }
 }
 
-/// `CLOCK_MONOTONIC` now, in nanoseconds (the clock syncobj waits use).
-pub fn now_ns() -> i64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes one timespec to a pointer we own.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    ts.tv_sec * 1_000_000_000 + ts.tv_nsec
-}
-
 /// The absolute deadline of a Vulkan timeout (`u64::MAX` waits forever).
 pub fn deadline(timeout_ns: u64) -> i64 {
     let rel = i64::try_from(timeout_ns).unwrap_or(i64::MAX);
-    now_ns().saturating_add(rel)
+    monotonic_ns().saturating_add(rel)
 }

@@ -90,7 +90,8 @@ pub fn lookup(name: &str, scope: &Scope<'_>) -> vk::PFN_vkVoidFunction {
     if !scope.answers(info) {
         return None;
     }
-    implementation(info.alias_of.unwrap_or(info.name)).or_else(|| implementation(name))
+    // Aliases share their target's function (IMPLEMENTED lists targets only).
+    implementation(info.alias_of.unwrap_or(info.name))
 }
 
 /// Our function for a command name, whether or not any scope answers it.

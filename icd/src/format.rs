@@ -238,6 +238,18 @@ pub unsafe extern "system" fn get_format_properties2(
     })
 }
 
+/// An image format query's answer: the properties and `SUCCESS`, or zeroed
+/// properties and the error (an expected answer, logged at debug level).
+fn answer(r: VkResult<vk::ImageFormatProperties>) -> (vk::ImageFormatProperties, vk::Result) {
+    match r {
+        Ok(p) => (p, vk::Result::SUCCESS),
+        Err(e) => {
+            log::debug!("{}", e.why);
+            (vk::ImageFormatProperties::default(), e.result)
+        }
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 pub unsafe extern "system" fn get_image_format_properties(
     pd: vk::PhysicalDevice,
@@ -251,20 +263,17 @@ pub unsafe extern "system" fn get_image_format_properties(
     guard("vkGetPhysicalDeviceImageFormatProperties", || {
         // SAFETY: the handle is ours.
         let pd = unsafe { PhysicalDevice::from_handle(pd) }?;
-        match image_format_properties(pd.sparse_residency, format, ty, tiling, usage, flags) {
-            Ok(props) => {
-                // SAFETY: out is valid for a write.
-                unsafe { handle::out(out, props) }?;
-                Ok(vk::Result::SUCCESS)
-            }
-            Err(e) => {
-                // An expected answer, not a failure worth a warning.
-                log::debug!("{}", e.why);
-                // SAFETY: out is valid for a write; the spec wants it zeroed.
-                unsafe { handle::out(out, vk::ImageFormatProperties::default()) }?;
-                Ok(e.result)
-            }
-        }
+        let (props, result) = answer(image_format_properties(
+            pd.sparse_residency,
+            format,
+            ty,
+            tiling,
+            usage,
+            flags,
+        ));
+        // SAFETY: out is valid for a write.
+        unsafe { handle::out(out, props) }?;
+        Ok(result)
     })
 }
 
@@ -286,24 +295,16 @@ pub unsafe extern "system" fn get_image_format_properties2(
             log::debug!("no external memory handle types are supported");
             return Ok(vk::Result::ERROR_FORMAT_NOT_SUPPORTED);
         }
-        match image_format_properties(
+        let (props, result) = answer(image_format_properties(
             pd.sparse_residency,
             info.format,
             info.ty,
             info.tiling,
             info.usage,
             info.flags,
-        ) {
-            Ok(p) => {
-                out.image_format_properties = p;
-                Ok(vk::Result::SUCCESS)
-            }
-            Err(e) => {
-                log::debug!("{}", e.why);
-                out.image_format_properties = vk::ImageFormatProperties::default();
-                Ok(e.result)
-            }
-        }
+        ));
+        out.image_format_properties = props;
+        Ok(result)
     })
 }
 

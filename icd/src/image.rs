@@ -7,13 +7,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use ash::vk;
 
-use crate::buffer::SparseRange;
 use crate::device::{Device, DeviceRef};
 use crate::format::{check_image, dim_of, single_miptail, sparse_format_properties};
 use crate::guard::{guard, guard_void, VkError, VkResult};
 use crate::layout::{Dim, ImageDesc, ImageLayout, MipTailMode, TexelBlock, Tiling};
-use crate::memory::memory_ref;
+use crate::memory::{fill_requirements2, memory_ref};
 use crate::physical_device::SPARSE_BLOCK;
+use crate::sparse::SparseRange;
 use crate::{chain, handle, vk_bail};
 
 pub struct Image {
@@ -232,7 +232,7 @@ pub unsafe extern "system" fn get_image_memory_requirements2(
         // SAFETY: info is valid; the image is ours.
         let image = unsafe { Image::from_handle(handle::input(info, "pInfo")?.image) }?;
         // SAFETY: out is valid.
-        unsafe { crate::buffer::fill_requirements2(out, image.requirements()) }
+        unsafe { fill_requirements2(out, image.requirements()) }
     })
 }
 
@@ -310,7 +310,7 @@ pub unsafe extern "system" fn get_device_image_memory_requirements(
         // SAFETY: the device is ours; info is valid.
         let (layout, flags, _) = unsafe { described(Device::from_handle(device)?, info) }?;
         // SAFETY: out is valid.
-        unsafe { crate::buffer::fill_requirements2(out, requirements(&layout, flags)) }
+        unsafe { fill_requirements2(out, requirements(&layout, flags)) }
     })
 }
 

@@ -12,7 +12,7 @@ use panthor_uapi::Errno;
 
 use crate::device::{Device, DeviceRef};
 use crate::guard::{guard, guard_void, VkError, VkResult};
-use crate::{handle, vk_bail};
+use crate::{chain, handle, vk_bail};
 
 const PAGE: u64 = 4096;
 const SZ_2M: u64 = 2 << 20;
@@ -154,6 +154,32 @@ pub type MemoryRef = Arc<Memory>;
 pub unsafe fn memory_ref<'a>(h: vk::DeviceMemory) -> VkResult<&'a MemoryRef> {
     // SAFETY: forwarded contract.
     unsafe { handle::object(h) }
+}
+
+/// Fills a `VkMemoryRequirements2` and its dedicated-allocation struct.
+///
+/// # Safety
+/// `out` is a valid output struct with a valid chain.
+pub unsafe fn fill_requirements2(
+    out: *mut vk::MemoryRequirements2<'_>,
+    req: vk::MemoryRequirements,
+) -> VkResult<()> {
+    // SAFETY: the caller's contract.
+    let out = unsafe { out.as_mut() }
+        .ok_or_else(|| VkError::new(vk::Result::ERROR_UNKNOWN, "null output"))?;
+    out.memory_requirements = req;
+    // SAFETY: the chain is valid (the caller's contract).
+    unsafe {
+        chain::for_each_out(out.p_next, |o| {
+            crate::fill_out!(o,
+                vk::MemoryDedicatedRequirements<'_> => |d| {
+                    d.prefers_dedicated_allocation = vk::FALSE;
+                    d.requires_dedicated_allocation = vk::FALSE;
+                }
+            )
+        })
+    };
+    Ok(())
 }
 
 pub unsafe extern "system" fn allocate_memory(

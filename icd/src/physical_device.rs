@@ -8,7 +8,7 @@ use ash::vk;
 use panthor_uapi::device::DrmVersion;
 use panthor_uapi::uapi::{drm_panthor_gpu_info, version};
 
-use crate::backend::{Adapter, File};
+use crate::backend::{virtual_memory_bytes, Adapter, File};
 use crate::guard::{guard, guard_void, ErrnoExt, VkResult};
 use crate::handle;
 use crate::instance::{extension_properties, DRIVER_API_VERSION};
@@ -339,14 +339,6 @@ fn driver_version() -> u32 {
         v(env!("CARGO_PKG_VERSION_MINOR")),
         v(env!("CARGO_PKG_VERSION_PATCH")),
     )
-}
-
-fn virtual_memory_bytes() -> u64 {
-    std::env::var("PANTHOR_VK_VIRTUAL_MEMORY_MB")
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-        .unwrap_or(2048)
-        << 20
 }
 
 fn host_memory_bytes() -> u64 {

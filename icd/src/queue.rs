@@ -155,7 +155,12 @@ impl Queue {
         timeline_waits: Vec<SyncPoint>,
         make: impl FnOnce(SyncPoint) -> Work,
     ) -> VkResult<()> {
-        self.dev.check_lost()?;
+        // The sticky flag only: querying every group per submission would
+        // cost ioctls on the hot path, and a refused submission to a dead
+        // group or VM marks the device lost anyway (`Shared::failed`).
+        if self.dev.is_lost() {
+            crate::vk_bail!(vk::Result::ERROR_DEVICE_LOST, "the device was lost earlier");
+        }
         let sh = &self.shared;
         let mut st = sh.state.lock().unwrap_or_else(|e| e.into_inner());
         st.last_point += 1;
@@ -371,7 +376,8 @@ impl Shared {
                     }
                 }
             };
-            let st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            // Issued under the state lock, as direct submissions are.
+            let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
             let issued = if ready {
                 self.issue(p.work).map_err(|e| e.why)
             } else {
@@ -387,7 +393,6 @@ impl Shared {
                     .file
                     .syncobj_timeline_signal(&[self.progress], &[p.point]);
             }
-            let mut st = st;
             st.worker_busy = false;
         }
     }

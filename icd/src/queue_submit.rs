@@ -53,6 +53,12 @@ fn timeline_waits<'a>(batches: impl IntoIterator<Item = &'a Batch>) -> Vec<SyncP
         .collect()
 }
 
+/// What the last item of a submission signals besides the application's
+/// semaphores: the queue's progress point and the fence, if any.
+fn completion(progress: SyncPoint, fence: Option<SyncPoint>) -> Vec<SyncPoint> {
+    std::iter::once(progress).chain(fence).collect()
+}
+
 /// Lowers batches of command buffers to GROUP_SUBMIT jobs and submits.
 fn submit_batches(q: &Queue, batches: Vec<SubmitBatch>, fence: Option<&Fence>) -> VkResult<()> {
     let mut batches = batches;
@@ -68,15 +74,12 @@ fn submit_batches(q: &Queue, batches: Vec<SubmitBatch>, fence: Option<&Fence>) -
     let waits = timeline_waits(batches.iter().map(|b| &b.batch));
     let fence_point = fence.map(|f| SyncPoint::binary(f.syncobj));
     q.submit(waits, |progress| {
+        let last = completion(progress, fence_point);
         let n = batches.len();
         let mut jobs = Vec::new();
         for (i, b) in batches.into_iter().enumerate() {
-            let mut extra = Vec::new();
-            if i == n - 1 {
-                extra.push(progress);
-                extra.extend(fence_point);
-            }
-            let syncs = b.batch.spread(b.streams.len(), &extra);
+            let extra = if i == n - 1 { &last[..] } else { &[] };
+            let syncs = b.batch.spread(b.streams.len(), extra);
             if b.streams.is_empty() {
                 jobs.push(Job {
                     stream: None,
@@ -233,29 +236,23 @@ pub unsafe extern "system" fn queue_bind_sparse(
             let ops = unsafe { sparse::lower(info) }?;
             lowered.push((batch, ops));
         }
-        if lowered.is_empty() && fence.is_none() {
-            return Ok(vk::Result::SUCCESS);
+        if lowered.is_empty() {
+            if fence.is_none() {
+                return Ok(vk::Result::SUCCESS);
+            }
+            // Only a fence: one empty batch carries it.
+            lowered.push((Batch::default(), Vec::new()));
         }
         let waits = timeline_waits(lowered.iter().map(|(b, _)| b));
         let fence_point = fence.map(|f| SyncPoint::binary(f.syncobj));
         let sparse_maps = q.dev.sparse_residency;
         q.submit(waits, |progress| {
+            let last = completion(progress, fence_point);
             let n = lowered.len();
             let mut ops = Vec::new();
-            if n == 0 {
-                let mut extra = vec![progress];
-                extra.extend(fence_point);
-                ops.push(sparse::sync_only(
-                    Batch::default().spread(1, &extra).remove(0),
-                ));
-            }
             for (i, (batch, binds)) in lowered.into_iter().enumerate() {
-                let mut extra = Vec::new();
-                if i == n - 1 {
-                    extra.push(progress);
-                    extra.extend(fence_point);
-                }
-                let syncs = batch.spread(binds.len(), &extra);
+                let extra = if i == n - 1 { &last[..] } else { &[] };
+                let syncs = batch.spread(binds.len(), extra);
                 if binds.is_empty() {
                     // SYNC_ONLY needs at least one sync.
                     let syncs = syncs.into_iter().next().unwrap_or_default();

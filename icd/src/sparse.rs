@@ -1,4 +1,5 @@
-//! Sparse binding: `VkBindSparseInfo` lowered to a flat list of VM_BIND
+//! Sparse resources' VA: the reservation a sparse buffer or image owns
+//! ([`SparseRange`]), and sparse binding: `VkBindSparseInfo` lowered to a flat list of VM_BIND
 //! ops, merged where adjacent, all checked before any is submitted.
 //!
 //! A bind maps `[resource VA + resourceOffset, +size)` to the memory's BO
@@ -10,13 +11,61 @@
 use ash::vk;
 use panthor_uapi::uapi::*;
 
-use crate::buffer::{Buffer, SparseRange, SPARSE_MAP_FLAGS};
+use crate::buffer::Buffer;
+use crate::device::Device;
 use crate::guard::{VkError, VkResult};
 use crate::image::Image;
 use crate::memory::Memory;
 use crate::physical_device::SPARSE_BLOCK;
 use crate::queue::BindOp;
 use crate::{handle, vk_bail};
+use panthor_uapi::device::VmBindOp;
+
+/// The flags every sparse reservation carries (`MAP_SPARSE` needs NOEXEC).
+pub const SPARSE_MAP_FLAGS: u32 = DRM_PANTHOR_VM_BIND_OP_TYPE_MAP
+    | DRM_PANTHOR_VM_BIND_OP_MAP_SPARSE
+    | DRM_PANTHOR_VM_BIND_OP_MAP_NOEXEC;
+
+/// A VA range a sparse resource owns.
+pub struct SparseRange {
+    pub va: u64,
+    pub size: u64,
+}
+
+impl SparseRange {
+    /// Reserves `size` bytes (a multiple of 64 KiB) of VA, mapped sparse
+    /// when the kernel can.
+    pub fn reserve(dev: &Device, size: u64) -> VkResult<SparseRange> {
+        let va = dev.alloc_va(size, SPARSE_BLOCK)?;
+        if dev.sparse_residency {
+            let op = VmBindOp {
+                flags: SPARSE_MAP_FLAGS,
+                va,
+                size,
+                ..Default::default()
+            };
+            if let Err(e) = dev.bind_now(&[op], "VM_BIND sparse reservation") {
+                dev.free_va(va, size);
+                return Err(e);
+            }
+        }
+        Ok(SparseRange { va, size })
+    }
+
+    /// Unmaps everything bound in the range and gives the VA back.
+    pub fn release(&self, dev: &Device) {
+        let op = VmBindOp {
+            flags: DRM_PANTHOR_VM_BIND_OP_TYPE_UNMAP,
+            va: self.va,
+            size: self.size,
+            ..Default::default()
+        };
+        match dev.bind_now(&[op], "VM_BIND unmap of a sparse resource") {
+            Ok(()) => dev.free_va(self.va, self.size),
+            Err(e) => log::error!("{}", e.why),
+        }
+    }
+}
 
 /// One VM range to (re)map, before syncs are attached.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

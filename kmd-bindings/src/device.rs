@@ -66,6 +66,18 @@ pub const DRM_RDWR: u32 = 0o2;
 /// in nanoseconds, as the DRM ioctls take it.
 pub type AbsTimeoutNs = i64;
 
+/// `CLOCK_MONOTONIC` now, in nanoseconds: the clock [`AbsTimeoutNs`]
+/// deadlines are measured on.
+pub fn monotonic_ns() -> AbsTimeoutNs {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes one timespec to a pointer we own.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec * 1_000_000_000 + ts.tv_nsec
+}
+
 /// Something that keeps a CPU mapping alive and unmaps it when dropped.
 pub trait MappingOwner: Send + Sync {}
 

@@ -18,6 +18,7 @@ use panthor_kmd::device::Device;
 use panthor_kmd::file::File;
 use panthor_kmd::hw::{Hardware, PhysAddr};
 use panthor_kmd::wait::Waiter;
+pub use panthor_uapi::device::monotonic_ns;
 use panthor_uapi::device::*;
 use panthor_uapi::errno::{Errno, Result};
 use panthor_uapi::uapi::*;
@@ -56,17 +57,6 @@ impl Default for HostWaiter {
     fn default() -> Self {
         Self::new()
     }
-}
-
-/// `CLOCK_MONOTONIC` in nanoseconds.
-pub fn monotonic_ns() -> i64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes one timespec to the pointer we own.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    ts.tv_sec * 1_000_000_000 + ts.tv_nsec
 }
 
 impl Waiter for HostWaiter {
