@@ -46,14 +46,31 @@ fn bind_rate(c: &Ctx, batch: u64, scattered: bool) -> f64 {
     rate
 }
 
-fn copy_seconds(c: &Ctx, src: vk::Buffer, dst: vk::Buffer, size: u64, reps: u32) -> f64 {
-    let cb = c.record(|cb| c.copy(cb, src, 0, dst, 0, size));
-    c.submit_wait(c.universal, &[cb]); // warm up
-    let start = Instant::now();
-    for _ in 0..reps {
-        c.submit_wait(c.universal, &[cb]);
+/// Median seconds per copy of `size` bytes into each destination, the
+/// destinations measured alternately so both see the same machine state.
+fn copy_seconds(
+    c: &Ctx,
+    src: vk::Buffer,
+    dsts: [vk::Buffer; 2],
+    size: u64,
+    reps: usize,
+) -> [f64; 2] {
+    let cbs = dsts.map(|dst| c.record(|cb| c.copy(cb, src, 0, dst, 0, size)));
+    for cb in cbs {
+        c.submit_wait(c.universal, &[cb]); // warm up: first touch of every page
     }
-    start.elapsed().as_secs_f64() / reps as f64
+    let mut times = [Vec::new(), Vec::new()];
+    for _ in 0..reps {
+        for (i, cb) in cbs.iter().enumerate() {
+            let start = Instant::now();
+            c.submit_wait(c.universal, &[*cb]);
+            times[i].push(start.elapsed().as_secs_f64());
+        }
+    }
+    times.map(|mut t| {
+        t.sort_by(f64::total_cmp);
+        t[t.len() / 2]
+    })
 }
 
 fn main() {
@@ -79,11 +96,10 @@ fn main() {
         .map(|i| bind(i * BLOCK, BLOCK, mem, ((i * 7) % blocks) * BLOCK))
         .collect();
     assert_eq!(c.bind(c.sparse, sparse, &binds), vk::Result::SUCCESS);
-    let reps = 5;
-    let t_dense = copy_seconds(&c, src.buffer, dense.buffer, size, reps);
-    let t_sparse = copy_seconds(&c, src.buffer, sparse, size, reps);
+    let reps = 15;
+    let [t_dense, t_sparse] = copy_seconds(&c, src.buffer, [dense.buffer, sparse], size, reps);
     let gbs = |t: f64| size as f64 / t / 1e9;
-    println!("vkCmdCopyBuffer of 16 MiB (mean of {reps}):");
+    println!("vkCmdCopyBuffer of 16 MiB (median of {reps}, alternating):");
     println!("  dense:  {:.2} GB/s", gbs(t_dense));
     println!(
         "  sparse: {:.2} GB/s (scattered 64 KiB blocks)",
