@@ -5,9 +5,11 @@
 //! Every submission also signals the next point of the queue's *progress*
 //! timeline syncobj, so "idle" is one wait on the last point.
 //!
-//! Timeline semaphores may be waited on before anything signals them
-//! (wait-before-signal), but the kernel refuses a wait on a point with no
-//! fence yet. Such a submission is *deferred*: a worker thread waits until
+//! Semaphore waits are timeline points (binary semaphores count their
+//! signals, see `semaphore.rs`). A timeline may be waited on before anything
+//! signals it (wait-before-signal), and a binary semaphore's signal may sit
+//! in another queue's deferred work, but the kernel refuses a wait on a
+//! point with no fence yet. Such a submission is *deferred*: a worker thread waits until
 //! its points are submitted and then issues it, and every later submission
 //! of the queue queues up behind it to keep the order.
 

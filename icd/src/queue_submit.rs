@@ -10,25 +10,54 @@ use crate::drm_sync::SyncPoint;
 use crate::fence::Fence;
 use crate::guard::{guard, VkResult};
 use crate::queue::{Batch, Job, Queue, Work};
-use crate::semaphore::Semaphore;
+use crate::semaphore::SemaphoreOps;
 use crate::{chain, handle, sparse, vk_bail};
 
 /// Waits, command buffer streams and signals of one submit batch.
 struct SubmitBatch {
-    batch: Batch,
+    sems: SemaphoreOps,
     streams: Vec<(u64, u32)>,
 }
 
-/// Semaphore handles + values as sync points.
-fn points(sems: &[vk::Semaphore], values: &[u64]) -> VkResult<Vec<SyncPoint>> {
-    sems.iter()
-        .enumerate()
-        .map(|(i, &s)| {
-            // SAFETY: semaphores in a submission are ours (valid usage).
-            let s = unsafe { Semaphore::from_handle(s) }?;
-            Ok(s.point(values.get(i).copied().unwrap_or(0)))
+/// Gives every batch its sync points, in order, and submits through
+/// `submit`; a refused submission gives the binary signal points back.
+fn with_points<T>(
+    sems: impl Iterator<Item = (SemaphoreOps, T)>,
+    submit: impl FnOnce(Vec<SyncPoint>, Vec<(Batch, T)>) -> VkResult<()>,
+) -> VkResult<()> {
+    let (ops, batches): (Vec<SemaphoreOps>, Vec<(Batch, T)>) = sems
+        .map(|(s, t)| {
+            let b = s.assign();
+            (s, (b, t))
         })
-        .collect()
+        .unzip();
+    // Points an earlier batch of this submission signals need not exist
+    // beforehand: the batches run in order.
+    let mut signalled: Vec<SyncPoint> = Vec::new();
+    let mut waits = Vec::new();
+    for (b, _) in &batches {
+        waits.extend(b.waits.iter().copied().filter(|w| {
+            !signalled
+                .iter()
+                .any(|s| s.syncobj == w.syncobj && s.point >= w.point)
+        }));
+        signalled.extend(b.signals.iter().copied());
+    }
+    // The batches move into `submit`; keep their signal points to undo.
+    let signals: Vec<Batch> = batches
+        .iter()
+        .map(|(b, _)| Batch {
+            waits: Vec::new(),
+            signals: b.signals.clone(),
+        })
+        .collect();
+    let r = submit(waits, batches);
+    if r.is_err() {
+        for (o, b) in ops.iter().zip(&signals).rev() {
+            o.release(b);
+        }
+    }
+    r
 }
 
 fn stream_of(cb: vk::CommandBuffer, q: &Queue) -> VkResult<Option<(u64, u32)>> {
@@ -44,15 +73,6 @@ fn stream_of(cb: vk::CommandBuffer, q: &Queue) -> VkResult<Option<(u64, u32)>> {
     cb.executable_stream()
 }
 
-/// Timeline waits among all batches (the worker waits for them to exist).
-fn timeline_waits<'a>(batches: impl IntoIterator<Item = &'a Batch>) -> Vec<SyncPoint> {
-    batches
-        .into_iter()
-        .flat_map(|b| b.waits.iter().copied())
-        .filter(|w| w.point.is_some())
-        .collect()
-}
-
 /// What the last item of a submission signals besides the application's
 /// semaphores: the queue's progress point and the fence, if any.
 fn completion(progress: SyncPoint, fence: Option<SyncPoint>) -> Vec<SyncPoint> {
@@ -64,35 +84,37 @@ fn submit_batches(q: &Queue, batches: Vec<SubmitBatch>, fence: Option<&Fence>) -
     let mut batches = batches;
     if batches.is_empty() && fence.is_some() {
         batches.push(SubmitBatch {
-            batch: Batch::default(),
+            sems: SemaphoreOps::default(),
             streams: Vec::new(),
         });
     }
     if batches.is_empty() {
         return Ok(());
     }
-    let waits = timeline_waits(batches.iter().map(|b| &b.batch));
     let fence_point = fence.map(|f| SyncPoint::binary(f.syncobj));
-    q.submit(waits, |progress| {
-        let last = completion(progress, fence_point);
-        let n = batches.len();
-        let mut jobs = Vec::new();
-        for (i, b) in batches.into_iter().enumerate() {
-            let extra = if i == n - 1 { &last[..] } else { &[] };
-            let syncs = b.batch.spread(b.streams.len(), extra);
-            if b.streams.is_empty() {
-                jobs.push(Job {
-                    stream: None,
-                    syncs: syncs.into_iter().next().unwrap_or_default(),
-                });
-            } else {
-                jobs.extend(b.streams.into_iter().zip(syncs).map(|(s, syncs)| Job {
-                    stream: Some(s),
-                    syncs,
-                }));
+    let batches = batches.into_iter().map(|b| (b.sems, b.streams));
+    with_points(batches, |waits, batches| {
+        q.submit(waits, |progress| {
+            let last = completion(progress, fence_point);
+            let n = batches.len();
+            let mut jobs = Vec::new();
+            for (i, (batch, streams)) in batches.into_iter().enumerate() {
+                let extra = if i == n - 1 { &last[..] } else { &[] };
+                let syncs = batch.spread(streams.len(), extra);
+                if streams.is_empty() {
+                    jobs.push(Job {
+                        stream: None,
+                        syncs: syncs.into_iter().next().unwrap_or_default(),
+                    });
+                } else {
+                    jobs.extend(streams.into_iter().zip(syncs).map(|(s, syncs)| Job {
+                        stream: Some(s),
+                        syncs,
+                    }));
+                }
             }
-        }
-        Work::Jobs(jobs)
+            Work::Jobs(jobs)
+        })
     })
 }
 
@@ -134,10 +156,7 @@ pub unsafe extern "system" fn queue_submit(
                 streams.extend(stream_of(cb, q)?);
             }
             batches.push(SubmitBatch {
-                batch: Batch {
-                    waits: points(waits, wait_values)?,
-                    signals: points(signals, signal_values)?,
-                },
+                sems: SemaphoreOps::new(waits, wait_values, signals, signal_values)?,
                 streams,
             });
         }
@@ -171,20 +190,18 @@ pub unsafe extern "system" fn queue_submit2(
                     handle::slice(s.p_command_buffer_infos, s.command_buffer_info_count),
                 )
             };
-            let to_points = |infos: &[vk::SemaphoreSubmitInfo<'_>]| {
+            let split = |infos: &[vk::SemaphoreSubmitInfo<'_>]| {
                 let sems: Vec<_> = infos.iter().map(|i| i.semaphore).collect();
                 let values: Vec<_> = infos.iter().map(|i| i.value).collect();
-                points(&sems, &values)
+                (sems, values)
             };
+            let ((ws, wv), (ss, sv)) = (split(waits), split(signals));
             let mut streams = Vec::new();
             for cb in cbs {
                 streams.extend(stream_of(cb.command_buffer, q)?);
             }
             batches.push(SubmitBatch {
-                batch: Batch {
-                    waits: to_points(waits)?,
-                    signals: to_points(signals)?,
-                },
+                sems: SemaphoreOps::new(&ws, &wv, &ss, &sv)?,
                 streams,
             });
         }
@@ -228,47 +245,45 @@ pub unsafe extern "system" fn queue_bind_sparse(
                     }),
                 )
             };
-            let batch = Batch {
-                waits: points(waits, wait_values)?,
-                signals: points(signals, signal_values)?,
-            };
+            let sems = SemaphoreOps::new(waits, wait_values, signals, signal_values)?;
             // SAFETY: the bind arrays are valid (valid usage).
             let ops = unsafe { sparse::lower(info) }?;
-            lowered.push((batch, ops));
+            lowered.push((sems, ops));
         }
         if lowered.is_empty() {
             if fence.is_none() {
                 return Ok(vk::Result::SUCCESS);
             }
             // Only a fence: one empty batch carries it.
-            lowered.push((Batch::default(), Vec::new()));
+            lowered.push((SemaphoreOps::default(), Vec::new()));
         }
-        let waits = timeline_waits(lowered.iter().map(|(b, _)| b));
         let fence_point = fence.map(|f| SyncPoint::binary(f.syncobj));
         let sparse_maps = q.dev.sparse_residency;
-        q.submit(waits, |progress| {
-            let last = completion(progress, fence_point);
-            let n = lowered.len();
-            let mut ops = Vec::new();
-            for (i, (batch, binds)) in lowered.into_iter().enumerate() {
-                let extra = if i == n - 1 { &last[..] } else { &[] };
-                let syncs = batch.spread(binds.len(), extra);
-                if binds.is_empty() {
-                    // SYNC_ONLY needs at least one sync.
-                    let syncs = syncs.into_iter().next().unwrap_or_default();
-                    if !syncs.is_empty() {
-                        ops.push(sparse::sync_only(syncs));
+        with_points(lowered.into_iter(), |waits, lowered| {
+            q.submit(waits, |progress| {
+                let last = completion(progress, fence_point);
+                let n = lowered.len();
+                let mut ops = Vec::new();
+                for (i, (batch, binds)) in lowered.into_iter().enumerate() {
+                    let extra = if i == n - 1 { &last[..] } else { &[] };
+                    let syncs = batch.spread(binds.len(), extra);
+                    if binds.is_empty() {
+                        // SYNC_ONLY needs at least one sync.
+                        let syncs = syncs.into_iter().next().unwrap_or_default();
+                        if !syncs.is_empty() {
+                            ops.push(sparse::sync_only(syncs));
+                        }
+                    } else {
+                        ops.extend(
+                            binds
+                                .into_iter()
+                                .zip(syncs)
+                                .map(|(b, s)| b.op(sparse_maps, s)),
+                        );
                     }
-                } else {
-                    ops.extend(
-                        binds
-                            .into_iter()
-                            .zip(syncs)
-                            .map(|(b, s)| b.op(sparse_maps, s)),
-                    );
                 }
-            }
-            Work::Binds(ops)
+                Work::Binds(ops)
+            })
         })?;
         Ok(vk::Result::SUCCESS)
     })

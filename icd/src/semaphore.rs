@@ -1,5 +1,11 @@
-//! `VkSemaphore`: binary and timeline semaphores are both DRM syncobjs
-//! (timeline syncobjs carry points; binary ones a single fence).
+//! `VkSemaphore`: binary and timeline semaphores are both timeline DRM
+//! syncobjs. A binary semaphore counts its signal operations: each signal
+//! takes the next point, each wait waits for the point of the latest signal
+//! submitted before it. That lets a queue defer work (wait-before-signal on
+//! a timeline elsewhere) without a later wait on the same binary semaphore
+//! seeing no fence or a stale one.
+
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use ash::vk;
 use panthor_uapi::device::SyncobjWaitFlags;
@@ -8,12 +14,15 @@ use panthor_uapi::Errno;
 use crate::device::{Device, DeviceRef};
 use crate::drm_sync::{deadline, SyncPoint};
 use crate::guard::{guard, guard_void, ErrnoExt, VkResult};
+use crate::queue::Batch;
 use crate::{chain, handle, vk_bail};
 
 pub struct Semaphore {
     pub dev: DeviceRef,
     pub syncobj: u32,
     pub timeline: bool,
+    /// Binary semaphores: the point of the latest signal handed out.
+    binary_signals: AtomicU64,
 }
 
 impl Semaphore {
@@ -24,13 +33,90 @@ impl Semaphore {
         unsafe { handle::object(h) }
     }
 
-    /// The sync point a wait or signal of `value` means (the value is
-    /// ignored for binary semaphores, as the spec says).
-    pub fn point(&self, value: u64) -> SyncPoint {
+    /// The point a wait of `value` waits for (the value is ignored for
+    /// binary semaphores, as the spec says).
+    fn wait_point(&self, value: u64) -> SyncPoint {
         if self.timeline {
-            SyncPoint::timeline(self.syncobj, value)
-        } else {
-            SyncPoint::binary(self.syncobj)
+            return SyncPoint::timeline(self.syncobj, value);
+        }
+        match self.binary_signals.load(Ordering::Acquire) {
+            // Never signalled (invalid usage): the kernel refuses the wait.
+            0 => SyncPoint::binary(self.syncobj),
+            last => SyncPoint::timeline(self.syncobj, last),
+        }
+    }
+
+    /// The point a signal of `value` signals; binary semaphores take their
+    /// next point.
+    fn signal_point(&self, value: u64) -> SyncPoint {
+        if self.timeline {
+            return SyncPoint::timeline(self.syncobj, value);
+        }
+        let next = self.binary_signals.fetch_add(1, Ordering::AcqRel) + 1;
+        SyncPoint::timeline(self.syncobj, next)
+    }
+
+    /// Gives back a binary signal point whose submission was refused, if
+    /// no later signal took a point since.
+    fn unsignal(&self, point: SyncPoint) {
+        if let (false, Some(p)) = (self.timeline, point.point) {
+            let _ =
+                self.binary_signals
+                    .compare_exchange(p, p - 1, Ordering::AcqRel, Ordering::Acquire);
+        }
+    }
+}
+
+/// The semaphore operations of one batch, checked but not yet given
+/// points (that happens only once the whole submission is known good).
+#[derive(Default)]
+pub struct SemaphoreOps {
+    waits: Vec<(&'static Semaphore, u64)>,
+    signals: Vec<(&'static Semaphore, u64)>,
+}
+
+fn resolve(sems: &[vk::Semaphore], values: &[u64]) -> VkResult<Vec<(&'static Semaphore, u64)>> {
+    sems.iter()
+        .enumerate()
+        .map(|(i, &s)| {
+            // SAFETY: semaphores in a submission are ours (valid usage).
+            let s = unsafe { Semaphore::from_handle(s) }?;
+            Ok((s, values.get(i).copied().unwrap_or(0)))
+        })
+        .collect()
+}
+
+impl SemaphoreOps {
+    /// Semaphore handles and their values (missing values are 0).
+    pub fn new(
+        waits: &[vk::Semaphore],
+        wait_values: &[u64],
+        signals: &[vk::Semaphore],
+        signal_values: &[u64],
+    ) -> VkResult<SemaphoreOps> {
+        Ok(SemaphoreOps {
+            waits: resolve(waits, wait_values)?,
+            signals: resolve(signals, signal_values)?,
+        })
+    }
+
+    /// The batch's sync points. Call in submission order, batch by batch,
+    /// so a wait sees the signals of the batches before it.
+    pub fn assign(&self) -> Batch {
+        Batch {
+            waits: self.waits.iter().map(|&(s, v)| s.wait_point(v)).collect(),
+            signals: self
+                .signals
+                .iter()
+                .map(|&(s, v)| s.signal_point(v))
+                .collect(),
+        }
+    }
+
+    /// Undoes [`assign`](Self::assign) for a refused submission.
+    pub fn release(&self, batch: &Batch) {
+        for (&(s, _), &p) in self.signals.iter().zip(&batch.signals).rev() {
+            s.unsignal(p);
         }
     }
 }
@@ -65,6 +151,7 @@ pub unsafe extern "system" fn create_semaphore(
             dev: dev.clone(),
             syncobj,
             timeline,
+            binary_signals: AtomicU64::new(0),
         };
         if initial > 0 {
             dev.file
