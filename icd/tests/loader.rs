@@ -321,6 +321,66 @@ fn timeline_wait_before_signal_runs_once_the_host_signals() {
 }
 
 #[test]
+fn a_bind_waits_for_a_binary_semaphore_signalled_by_deferred_work() {
+    let c = Ctx::new();
+    let a = c.dense(4096);
+    let sparse = c.sparse_buffer(BLOCK);
+    let mem = c.memory(BLOCK);
+    let gate = c.timeline_semaphore(0);
+    let (filled, chained) = (c.semaphore(), c.semaphore());
+    let fence = c.fence();
+    // SAFETY: recording a valid command.
+    let cb = c.record(|cb| unsafe { c.device.cmd_fill_buffer(cb, a.buffer, 0, 4096, 7) });
+    let (waits, wait_values, signals) = ([gate], [1u64], [filled]);
+    let mut values = vk::TimelineSemaphoreSubmitInfo::default()
+        .wait_semaphore_values(&wait_values)
+        .signal_semaphore_values(&[0]);
+    let (stages, cbs) = ([vk::PipelineStageFlags::TRANSFER], [cb]);
+    let submit = vk::SubmitInfo::default()
+        .wait_semaphores(&waits)
+        .wait_dst_stage_mask(&stages)
+        .command_buffers(&cbs)
+        .signal_semaphores(&signals)
+        .push_next(&mut values);
+    // Two batches in one call, chained by a binary semaphore: the second
+    // must not wait for its point to exist before the call is issued.
+    let binds = [bind(0, BLOCK, mem, 0)];
+    let bb = [vk::SparseBufferMemoryBindInfo::default()
+        .buffer(sparse)
+        .binds(&binds)];
+    let (first_waits, first_signals, second_waits) = ([filled], [chained], [chained]);
+    let batches = [
+        vk::BindSparseInfo::default()
+            .wait_semaphores(&first_waits)
+            .signal_semaphores(&first_signals),
+        vk::BindSparseInfo::default()
+            .wait_semaphores(&second_waits)
+            .buffer_binds(&bb),
+    ];
+    // SAFETY: valid submissions; waited on before checking.
+    unsafe {
+        // The fill is deferred behind the host-signalled gate, so `filled`
+        // has no fence yet when the bind that waits for it is submitted.
+        c.device
+            .queue_submit(c.universal, &[submit], vk::Fence::null())
+            .unwrap();
+        c.device
+            .queue_bind_sparse(c.sparse, &batches, fence)
+            .unwrap();
+        assert_eq!(
+            c.device.wait_for_fences(&[fence], true, 50_000_000),
+            Err(vk::Result::TIMEOUT)
+        );
+        let sig = vk::SemaphoreSignalInfo::default().semaphore(gate).value(1);
+        c.timeline.signal_semaphore(&sig).unwrap();
+        c.device
+            .wait_for_fences(&[fence], true, 10_000_000_000)
+            .unwrap();
+    }
+    assert_eq!(a.read(0, 4), 7u32.to_le_bytes());
+}
+
+#[test]
 fn a_command_stream_waits_for_an_event_the_host_sets() {
     let c = Ctx::new();
     let a = c.dense(4096);
