@@ -191,6 +191,7 @@ implemented! {
     PFN_vkBindImageMemory = image::bind_image_memory;
     PFN_vkBindImageMemory2 = image::bind_image_memory2;
     PFN_vkGetImageSubresourceLayout = image::get_image_subresource_layout;
+    PFN_vkGetImageDrmFormatModifierPropertiesEXT = image::get_image_drm_format_modifier_properties;
     PFN_vkCreateImageView = image::create_image_view;
     PFN_vkDestroyImageView = image::destroy_image_view;
     // Synchronization.

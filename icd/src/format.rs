@@ -15,6 +15,7 @@ use ash::vk;
 use crate::guard::{guard, guard_void, VkError, VkResult};
 use crate::handle;
 use crate::layout::{standard_block_shape_texels, Dim, TexelBlock};
+use crate::modifier;
 use crate::physical_device::PhysicalDevice;
 use crate::vk_tables;
 use crate::{chain, fill_out, vk_bail};
@@ -221,21 +222,73 @@ pub unsafe extern "system" fn get_format_properties2(
         let out = unsafe { &mut *out };
         let f = features(format);
         out.format_properties = f;
+        let mods = modifier::format_modifiers(format);
         let wide = |x: vk::FormatFeatureFlags| vk::FormatFeatureFlags2::from_raw(x.as_raw() as u64);
-        // SAFETY: the chain is the application's valid output chain.
-        unsafe {
-            chain::for_each_out(out.p_next, |o| {
-                fill_out!(o,
-                    vk::FormatProperties3<'_> => |p| {
-                        p.linear_tiling_features = wide(f.linear_tiling_features);
-                        p.optimal_tiling_features = wide(f.optimal_tiling_features);
-                        p.buffer_features = wide(f.buffer_features);
-                    }
-                )
-            })
+        let fill = |o: chain::Out<'_>| {
+            fill_out!(o,
+                vk::FormatProperties3<'_> => |p| {
+                    p.linear_tiling_features = wide(f.linear_tiling_features);
+                    p.optimal_tiling_features = wide(f.optimal_tiling_features);
+                    p.buffer_features = wide(f.buffer_features);
+                }
+                vk::DrmFormatModifierPropertiesListEXT<'_> => |p| {
+                    // SAFETY: a non-null pointer holds count elements (valid usage).
+                    p.drm_format_modifier_count = unsafe {
+                        modifier_list(
+                            p.drm_format_modifier_count,
+                            p.p_drm_format_modifier_properties,
+                            &mods,
+                            |m| m,
+                        )
+                    };
+                }
+                vk::DrmFormatModifierPropertiesList2EXT<'_> => |p| {
+                    // SAFETY: as above.
+                    p.drm_format_modifier_count = unsafe {
+                        modifier_list(
+                            p.drm_format_modifier_count,
+                            p.p_drm_format_modifier_properties,
+                            &mods,
+                            |m| vk::DrmFormatModifierProperties2EXT {
+                                drm_format_modifier: m.drm_format_modifier,
+                                drm_format_modifier_plane_count: m
+                                    .drm_format_modifier_plane_count,
+                                drm_format_modifier_tiling_features: wide(
+                                    m.drm_format_modifier_tiling_features,
+                                ),
+                            },
+                        )
+                    };
+                }
+            )
         };
+        // SAFETY: the chain is the application's valid output chain.
+        unsafe { chain::for_each_out(out.p_next, fill) };
         Ok(())
     })
+}
+
+/// Fills a `VkDrmFormatModifierPropertiesList(2)EXT` array: with a null
+/// `out` the count of modifiers, else as many as `count` holds (no
+/// `VK_INCOMPLETE`: the struct only has a count). Returns the new count.
+///
+/// # Safety
+/// `out` is null or holds `count` writable elements.
+unsafe fn modifier_list<T>(
+    count: u32,
+    out: *mut T,
+    mods: &[vk::DrmFormatModifierPropertiesEXT],
+    convert: impl Fn(vk::DrmFormatModifierPropertiesEXT) -> T,
+) -> u32 {
+    if out.is_null() {
+        return mods.len() as u32;
+    }
+    let n = (count as usize).min(mods.len());
+    for (i, m) in mods.iter().take(n).enumerate() {
+        // SAFETY: i < count (the caller's contract).
+        unsafe { out.add(i).write(convert(*m)) };
+    }
+    n as u32
 }
 
 /// An image format query's answer: the properties and `SUCCESS`, or zeroed
@@ -295,14 +348,36 @@ pub unsafe extern "system" fn get_image_format_properties2(
             log::debug!("no external memory handle types are supported");
             return Ok(vk::Result::ERROR_FORMAT_NOT_SUPPORTED);
         }
-        let (props, result) = answer(image_format_properties(
-            pd.sparse_residency,
-            info.format,
-            info.ty,
-            info.tiling,
-            info.usage,
-            info.flags,
-        ));
+        let props = if info.tiling == vk::ImageTiling::DRM_FORMAT_MODIFIER_EXT {
+            // SAFETY: the chain is valid.
+            match unsafe {
+                chain::find::<vk::PhysicalDeviceImageDrmFormatModifierInfoEXT<'_>>(info.p_next)
+            } {
+                Some(m) => modifier::image_format_properties(
+                    pd.sparse_residency,
+                    info.format,
+                    info.ty,
+                    m.drm_format_modifier,
+                    info.usage,
+                    info.flags,
+                ),
+                None => Err(VkError::new(
+                    vk::Result::ERROR_FORMAT_NOT_SUPPORTED,
+                    "tiling DRM_FORMAT_MODIFIER_EXT without \
+                     VkPhysicalDeviceImageDrmFormatModifierInfoEXT",
+                )),
+            }
+        } else {
+            image_format_properties(
+                pd.sparse_residency,
+                info.format,
+                info.ty,
+                info.tiling,
+                info.usage,
+                info.flags,
+            )
+        };
+        let (props, result) = answer(props);
         out.image_format_properties = props;
         Ok(result)
     })

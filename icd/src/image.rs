@@ -2,16 +2,22 @@
 //! block lives, see `layout/`). An ordinary image gets its GPU address when
 //! bound; a sparse image reserves its VA at creation, like a sparse buffer,
 //! and binds map 64 KiB tiles (block binds) or byte ranges (opaque binds).
+//!
+//! An image with tiling `DRM_FORMAT_MODIFIER_EXT` has one of the modifiers
+//! of `modifier.rs`, chosen from a list or given with an explicit plane
+//! layout, and its one memory plane starts `plane_offset` bytes into its
+//! memory binding.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use ash::vk;
 
 use crate::device::{Device, DeviceRef};
-use crate::format::{check_image, dim_of, single_miptail, sparse_format_properties};
+use crate::format::{check_image, dim_of, image_block, single_miptail, sparse_format_properties};
 use crate::guard::{guard, guard_void, VkError, VkResult};
 use crate::layout::{Dim, ImageDesc, ImageLayout, MipTailMode, TexelBlock, Tiling};
 use crate::memory::{fill_requirements2, memory_ref};
+use crate::modifier::{self, Modifier};
 use crate::physical_device::SPARSE_BLOCK;
 use crate::sparse::SparseRange;
 use crate::{chain, handle, vk_bail};
@@ -26,12 +32,22 @@ pub struct Image {
     pub block: TexelBlock,
     pub layout: ImageLayout,
     pub sparse: Option<SparseRange>,
+    /// The DRM format modifier (tiling `DRM_FORMAT_MODIFIER_EXT` only).
+    pub modifier: Option<Modifier>,
+    /// Where the layout's byte 0 (the memory plane) sits in the image's
+    /// memory binding: an explicit plane layout's `offset`, else 0.
+    plane_offset: u64,
     /// GPU VA of byte 0 once bound (0 = not bound).
     address: AtomicU64,
 }
 
-/// The layout an image create info describes.
+/// The layout an image create info describes (for tiling
+/// `DRM_FORMAT_MODIFIER_EXT` see [`plan`]).
 pub fn layout_for(info: &vk::ImageCreateInfo<'_>, block: TexelBlock) -> VkResult<ImageLayout> {
+    layout_of(&desc_for(info, block)?)
+}
+
+fn desc_for(info: &vk::ImageCreateInfo<'_>, block: TexelBlock) -> VkResult<ImageDesc> {
     let dim = dim_of(info.image_type)
         .ok_or_else(|| VkError::new(vk::Result::ERROR_UNKNOWN, "bad image type"))?;
     let tiling = match (info.tiling, dim) {
@@ -54,7 +70,11 @@ pub fn layout_for(info: &vk::ImageCreateInfo<'_>, block: TexelBlock) -> VkResult
             MipTailMode::PerLayer
         },
     };
-    ImageLayout::new(&desc)
+    Ok(desc)
+}
+
+fn layout_of(desc: &ImageDesc) -> VkResult<ImageLayout> {
+    ImageLayout::new(desc)
         .map_err(|e| VkError::new(vk::Result::ERROR_UNKNOWN, format!("image layout: {e}")))
 }
 
@@ -62,15 +82,186 @@ fn is_sparse(flags: vk::ImageCreateFlags) -> bool {
     flags.contains(vk::ImageCreateFlags::SPARSE_BINDING)
 }
 
-/// Memory requirements of an image of `layout`.
-fn requirements(layout: &ImageLayout, flags: vk::ImageCreateFlags) -> vk::MemoryRequirements {
+/// What an image create info makes: its texel block, layout, modifier and
+/// plane offset.
+struct Plan {
+    block: TexelBlock,
+    layout: ImageLayout,
+    modifier: Option<Modifier>,
+    plane_offset: u64,
+}
+
+impl Plan {
+    fn requirements(&self, flags: vk::ImageCreateFlags) -> vk::MemoryRequirements {
+        requirements(&self.layout, flags, self.plane_offset)
+    }
+}
+
+/// Checks a create info and works out its layout; for tiling
+/// `DRM_FORMAT_MODIFIER_EXT`, also which modifier and where the plane is.
+///
+/// # Safety
+/// `info`'s chain is valid.
+unsafe fn plan(sparse_residency: bool, info: &vk::ImageCreateInfo<'_>) -> VkResult<Plan> {
+    // SAFETY: the chain is valid (the caller's contract). The view formats
+    // of a format list are accepted: views are only recorded so far.
+    let _formats = unsafe { chain::find::<vk::ImageFormatListCreateInfo<'_>>(info.p_next) };
+    if info.tiling != vk::ImageTiling::DRM_FORMAT_MODIFIER_EXT {
+        let block = check_image(sparse_residency, info)?;
+        let layout = layout_for(info, block)?;
+        return Ok(Plan {
+            block,
+            layout,
+            modifier: None,
+            plane_offset: 0,
+        });
+    }
+    // SAFETY: as above.
+    let (list, explicit) = unsafe {
+        (
+            chain::find::<vk::ImageDrmFormatModifierListCreateInfoEXT<'_>>(info.p_next),
+            chain::find::<vk::ImageDrmFormatModifierExplicitCreateInfoEXT<'_>>(info.p_next),
+        )
+    };
+    let usable = |m: Modifier| modifier::check_create(sparse_residency, info, m);
+    let block = |m: Modifier| {
+        image_block(info.format).ok_or_else(|| {
+            VkError::new(
+                vk::Result::ERROR_UNKNOWN,
+                format!("{m:?}: unsupported format"),
+            )
+        })
+    };
+    match (list, explicit) {
+        (Some(list), None) => {
+            // SAFETY: the list holds drmFormatModifierCount codes.
+            let codes = unsafe {
+                handle::slice(list.p_drm_format_modifiers, list.drm_format_modifier_count)
+            };
+            let mut why = Vec::new();
+            for m in Modifier::ALL {
+                if !codes.contains(&m.code()) {
+                    continue;
+                }
+                match usable(m) {
+                    Ok(()) => {
+                        let block = block(m)?;
+                        let mut desc = desc_for(info, block)?;
+                        desc.tiling = m.layout_tiling();
+                        return Ok(Plan {
+                            block,
+                            layout: layout_of(&desc)?,
+                            modifier: Some(m),
+                            plane_offset: 0,
+                        });
+                    }
+                    Err(e) => why.push(e.why),
+                }
+            }
+            // Every listed modifier must be compatible (VUID-VkImage
+            // DrmFormatModifierListCreateInfoEXT-pDrmFormatModifiers-02263),
+            // so no error code is specified: refused like other invalid
+            // create infos.
+            vk_bail!(
+                vk::Result::ERROR_UNKNOWN,
+                "vkCreateImage: no usable modifier in {codes:#x?} ({})",
+                why.join("; ")
+            );
+        }
+        (None, Some(e)) => {
+            let Some(m) = Modifier::from_code(e.drm_format_modifier) else {
+                vk_bail!(
+                    vk::Result::ERROR_UNKNOWN,
+                    "vkCreateImage: modifier {:#018x} is not supported",
+                    e.drm_format_modifier
+                );
+            };
+            if let Err(err) = usable(m) {
+                vk_bail!(vk::Result::ERROR_UNKNOWN, "vkCreateImage: {}", err.why);
+            }
+            // SAFETY: pPlaneLayouts holds drmFormatModifierPlaneCount layouts.
+            let planes =
+                unsafe { handle::slice(e.p_plane_layouts, e.drm_format_modifier_plane_count) };
+            let [plane] = planes else {
+                vk_bail!(
+                    vk::Result::ERROR_INVALID_DRM_FORMAT_MODIFIER_PLANE_LAYOUT_EXT,
+                    "{m:?} has one memory plane, not {}",
+                    planes.len()
+                );
+            };
+            let block = block(m)?;
+            let mut desc = desc_for(info, block)?;
+            desc.tiling = m.layout_tiling();
+            let natural = layout_of(&desc)?;
+            let ours = natural
+                .subresource(0, 0)
+                .ok_or_else(|| VkError::new(vk::Result::ERROR_UNKNOWN, "image without level 0"))?;
+            let layout = match m {
+                Modifier::Interleaved64K => {
+                    modifier::check_interleaved_plane(plane, ours.row_pitch, ours.size)?;
+                    natural
+                }
+                Modifier::Linear => {
+                    let pitch =
+                        modifier::check_linear_plane(info.format, info.extent.width, plane)?;
+                    if pitch == ours.row_pitch {
+                        natural
+                    } else {
+                        // The layout module has no pitch parameter: a linear
+                        // image whose rows are `pitch` bytes apart is laid
+                        // out as one `pitch / texel bytes` texels wide (a
+                        // multiple of 64 bytes, so its natural pitch is
+                        // exactly `pitch`). Transfers address it the same;
+                        // the extra texels are the row padding.
+                        desc.extent[0] = (pitch / u64::from(block.bytes)) as u32;
+                        let wide = layout_of(&desc)?;
+                        if wide.subresource(0, 0).map(|s| s.row_pitch) != Some(pitch) {
+                            vk_bail!(
+                                vk::Result::ERROR_INVALID_DRM_FORMAT_MODIFIER_PLANE_LAYOUT_EXT,
+                                "LINEAR rowPitch {pitch} cannot be laid out"
+                            );
+                        }
+                        wide
+                    }
+                }
+            };
+            if plane.offset.checked_add(layout.size()).is_none() {
+                vk_bail!(
+                    vk::Result::ERROR_INVALID_DRM_FORMAT_MODIFIER_PLANE_LAYOUT_EXT,
+                    "plane offset {:#x} overflows",
+                    plane.offset
+                );
+            }
+            Ok(Plan {
+                block,
+                layout,
+                modifier: Some(m),
+                plane_offset: plane.offset,
+            })
+        }
+        _ => vk_bail!(
+            vk::Result::ERROR_UNKNOWN,
+            "tiling DRM_FORMAT_MODIFIER_EXT needs exactly one of \
+             VkImageDrmFormatModifierListCreateInfoEXT and \
+             VkImageDrmFormatModifierExplicitCreateInfoEXT"
+        ),
+    }
+}
+
+/// Memory requirements of an image of `layout` whose plane starts
+/// `plane_offset` bytes into its binding.
+fn requirements(
+    layout: &ImageLayout,
+    flags: vk::ImageCreateFlags,
+    plane_offset: u64,
+) -> vk::MemoryRequirements {
     let align = if is_sparse(flags) {
         SPARSE_BLOCK
     } else {
         layout.alignment()
     };
     vk::MemoryRequirements {
-        size: layout.size().next_multiple_of(align),
+        size: (plane_offset + layout.size()).next_multiple_of(align),
         alignment: align,
         memory_type_bits: 1,
     }
@@ -113,7 +304,7 @@ impl Image {
     }
 
     pub fn requirements(&self) -> vk::MemoryRequirements {
-        requirements(&self.layout, self.flags)
+        requirements(&self.layout, self.flags, self.plane_offset)
     }
 
     pub fn sparse_requirements(&self) -> Option<vk::SparseImageMemoryRequirements> {
@@ -140,13 +331,20 @@ impl Drop for Image {
     }
 }
 
-fn create(dev: &DeviceRef, info: &vk::ImageCreateInfo<'_>) -> VkResult<Image> {
-    let block = check_image(dev.sparse_residency, info)?;
-    let layout = layout_for(info, block)?;
+/// # Safety
+/// `info`'s chain is valid.
+unsafe fn create(dev: &DeviceRef, info: &vk::ImageCreateInfo<'_>) -> VkResult<Image> {
+    // SAFETY: the caller's contract.
+    let Plan {
+        block,
+        layout,
+        modifier,
+        plane_offset,
+    } = unsafe { plan(dev.sparse_residency, info) }?;
     let sparse = if is_sparse(info.flags) {
         Some(SparseRange::reserve(
             dev,
-            requirements(&layout, info.flags).size,
+            requirements(&layout, info.flags, plane_offset).size,
         )?)
     } else {
         None
@@ -161,6 +359,8 @@ fn create(dev: &DeviceRef, info: &vk::ImageCreateInfo<'_>) -> VkResult<Image> {
         block,
         address: AtomicU64::new(sparse.as_ref().map_or(0, |s| s.va)),
         sparse,
+        modifier,
+        plane_offset,
         layout,
     })
 }
@@ -179,9 +379,10 @@ pub unsafe extern "system" fn create_image(
                 handle::input(info, "pCreateInfo")?,
             )
         };
-        let image = create(dev, info)?;
+        // SAFETY: info's chain is valid (valid usage).
+        let image = unsafe { create(dev, info) }?;
         log::debug!(
-            "image {:?} {:?} {:?}: {:#x} bytes{}",
+            "image {:?} {:?} {:?}: {:#x} bytes{}{}",
             info.image_type,
             info.format,
             info.extent,
@@ -190,6 +391,10 @@ pub unsafe extern "system" fn create_image(
                 ", sparse"
             } else {
                 ""
+            },
+            match image.modifier {
+                Some(m) => format!(", {m:?} at plane offset {:#x}", image.plane_offset),
+                None => String::new(),
             }
         );
         // SAFETY: out is valid for a write.
@@ -285,20 +490,21 @@ pub unsafe extern "system" fn get_image_sparse_memory_requirements2(
     })
 }
 
-/// The layout a `VkDeviceImageMemoryRequirements` describes (no image is
-/// made), with the create flags and image type.
+/// What a `VkDeviceImageMemoryRequirements` describes (no image is made),
+/// with the create flags and image type.
 ///
 /// # Safety
 /// `info` is valid with a valid create info.
 unsafe fn described(
     dev: &Device,
     info: *const vk::DeviceImageMemoryRequirements<'_>,
-) -> VkResult<(ImageLayout, vk::ImageCreateFlags, vk::ImageType)> {
+) -> VkResult<(Plan, vk::ImageCreateFlags, vk::ImageType)> {
     // SAFETY: the caller's contract.
     let create =
         unsafe { handle::input(handle::input(info, "pInfo")?.p_create_info, "pCreateInfo") }?;
-    let block = check_image(dev.sparse_residency, create)?;
-    Ok((layout_for(create, block)?, create.flags, create.image_type))
+    // SAFETY: the create info's chain is valid (the caller's contract).
+    let plan = unsafe { plan(dev.sparse_residency, create) }?;
+    Ok((plan, create.flags, create.image_type))
 }
 
 pub unsafe extern "system" fn get_device_image_memory_requirements(
@@ -308,9 +514,9 @@ pub unsafe extern "system" fn get_device_image_memory_requirements(
 ) {
     guard_void("vkGetDeviceImageMemoryRequirements", || {
         // SAFETY: the device is ours; info is valid.
-        let (layout, flags, _) = unsafe { described(Device::from_handle(device)?, info) }?;
+        let (plan, flags, _) = unsafe { described(Device::from_handle(device)?, info) }?;
         // SAFETY: out is valid.
-        unsafe { fill_requirements2(out, requirements(&layout, flags)) }
+        unsafe { fill_requirements2(out, plan.requirements(flags)) }
     })
 }
 
@@ -322,9 +528,9 @@ pub unsafe extern "system" fn get_device_image_sparse_memory_requirements(
 ) {
     guard_void("vkGetDeviceImageSparseMemoryRequirements", || {
         // SAFETY: the device is ours; info is valid.
-        let (layout, flags, ty) = unsafe { described(Device::from_handle(device)?, info) }?;
+        let (plan, flags, ty) = unsafe { described(Device::from_handle(device)?, info) }?;
         let req = if flags.contains(vk::ImageCreateFlags::SPARSE_RESIDENCY) {
-            dim_of(ty).and_then(|d| sparse_requirements(&layout, d, layout.desc().block))
+            dim_of(ty).and_then(|d| sparse_requirements(&plan.layout, d, plan.block))
         } else {
             None
         };
@@ -344,7 +550,9 @@ fn bind(image: vk::Image, memory: vk::DeviceMemory, offset: u64) -> VkResult<()>
         );
     }
     let va = mem.bind_address(offset, &image.requirements())?;
-    image.address.store(va, Ordering::Release);
+    image
+        .address
+        .store(va + image.plane_offset, Ordering::Release);
     Ok(())
 }
 
@@ -396,15 +604,60 @@ pub unsafe extern "system" fn get_image_subresource_layout(
                 sub.array_layer
             );
         };
-        let layout = vk::SubresourceLayout {
-            offset: l.offset,
-            size: l.size,
-            row_pitch: l.row_pitch,
-            array_pitch: l.array_pitch,
-            depth_pitch: l.depth_pitch,
+        let layout = match image.modifier {
+            None => vk::SubresourceLayout {
+                offset: l.offset,
+                size: l.size,
+                row_pitch: l.row_pitch,
+                array_pitch: l.array_pitch,
+                depth_pitch: l.depth_pitch,
+            },
+            // The one memory plane of a single-layer 2D image (pitches
+            // an explicit create info must give as 0 are reported as 0,
+            // so the layout can be passed back as it is).
+            Some(_) => {
+                let plane0 = vk::ImageAspectFlags::MEMORY_PLANE_0_EXT;
+                if sub.aspect_mask != plane0 && sub.aspect_mask != vk::ImageAspectFlags::COLOR {
+                    vk_bail!(
+                        vk::Result::ERROR_UNKNOWN,
+                        "modifier images have one memory plane, not {:?}",
+                        sub.aspect_mask
+                    );
+                }
+                vk::SubresourceLayout {
+                    offset: image.plane_offset + l.offset,
+                    size: l.size,
+                    row_pitch: l.row_pitch,
+                    array_pitch: 0,
+                    depth_pitch: 0,
+                }
+            }
         };
         // SAFETY: out is valid for a write.
         unsafe { handle::out(out, layout) }
+    })
+}
+
+pub unsafe extern "system" fn get_image_drm_format_modifier_properties(
+    _device: vk::Device,
+    image: vk::Image,
+    out: *mut vk::ImageDrmFormatModifierPropertiesEXT<'_>,
+) -> vk::Result {
+    guard("vkGetImageDrmFormatModifierPropertiesEXT", || {
+        // SAFETY: the handle is ours.
+        let image = unsafe { Image::from_handle(image) }?;
+        let Some(m) = image.modifier else {
+            vk_bail!(
+                vk::Result::ERROR_UNKNOWN,
+                "image was not made with tiling DRM_FORMAT_MODIFIER_EXT"
+            );
+        };
+        // SAFETY: out is null or valid (valid usage); only the payload is written.
+        let Some(out) = (unsafe { out.as_mut() }) else {
+            vk_bail!(vk::Result::ERROR_UNKNOWN, "pProperties is null");
+        };
+        out.drm_format_modifier = m.code();
+        Ok(vk::Result::SUCCESS)
     })
 }
 

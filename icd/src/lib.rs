@@ -48,6 +48,7 @@ pub mod instance;
 pub mod layout;
 pub mod loader;
 pub mod memory;
+pub mod modifier;
 pub mod physical_device;
 pub mod queue;
 mod queue_submit;

@@ -31,9 +31,11 @@ pub const DEVICE_EXTENSIONS_ALL: &[&str] = &[
     "VK_KHR_bind_memory2",
     "VK_KHR_dedicated_allocation",
     "VK_KHR_get_memory_requirements2",
+    "VK_KHR_image_format_list",
     "VK_KHR_maintenance1",
     "VK_KHR_maintenance4",
     "VK_KHR_timeline_semaphore",
+    "VK_EXT_image_drm_format_modifier",
 ];
 
 /// Sparse VA granule: one 64 KiB block per bind (the standard block size).
