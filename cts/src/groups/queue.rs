@@ -86,6 +86,30 @@ impl Target {
         }
     }
 
+    /// A command buffer for `queue` that copies pattern `seed` into the
+    /// whole buffer, and the pattern.
+    fn write_command(
+        &self,
+        gpu: &Gpu,
+        queue: Queue,
+        seed: u64,
+    ) -> Result<(Vec<u8>, vk::CommandBuffer), Stop> {
+        let data = pattern(seed, self.size as usize);
+        // The staging buffer lives as long as the device (Gpu owns it).
+        let staging = gpu.staging(self.size)?;
+        staging.write(0, &data);
+        let region = [vk::BufferCopy {
+            src_offset: 0,
+            dst_offset: 0,
+            size: self.size,
+        }];
+        // SAFETY: both buffers are of this device and the region fits them.
+        let cmd = gpu.record(queue, |d, cmd| unsafe {
+            d.cmd_copy_buffer(cmd, staging.buffer, self.buffer, &region)
+        })?;
+        Ok((data, cmd))
+    }
+
     /// Writes a pattern through the buffer and reads it back.
     fn round_trip(&self, gpu: &Gpu, seed: u64) -> CaseResult {
         let data = pattern(seed, self.size as usize);
@@ -169,18 +193,7 @@ fn binary_signal(gpu: &Gpu, queue: Queue) -> CaseResult {
         .buffer_binds(&info)
         .signal_semaphores(&signals);
     bind_sparse(gpu, queue, &[bind], vk::Fence::null())?;
-    let data = pattern(2, t.size as usize);
-    let staging = gpu.staging(t.size)?;
-    staging.write(0, &data);
-    let region = [vk::BufferCopy {
-        src_offset: 0,
-        dst_offset: 0,
-        size: t.size,
-    }];
-    // SAFETY: both buffers are of this device and the region fits them.
-    let cmd = gpu.record(gpu.universal, |d, cmd| unsafe {
-        d.cmd_copy_buffer(cmd, staging.buffer, t.buffer, &region)
-    })?;
+    let (data, cmd) = t.write_command(gpu, gpu.universal, 2)?;
     let fence = gpu.fence()?;
     let sync = Sync {
         waits: vec![sem],
@@ -233,18 +246,7 @@ fn timeline_wait_and_signal(gpu: &Gpu) -> CaseResult {
 fn wait_before_signal(gpu: &Gpu) -> CaseResult {
     let t = target(gpu)?;
     let sem = gpu.timeline_semaphore(0)?;
-    let data = pattern(4, t.size as usize);
-    let staging = gpu.staging(t.size)?;
-    staging.write(0, &data);
-    let region = [vk::BufferCopy {
-        src_offset: 0,
-        dst_offset: 0,
-        size: t.size,
-    }];
-    // SAFETY: both buffers are of this device and the region fits them.
-    let cmd = gpu.record(gpu.universal, |d, cmd| unsafe {
-        d.cmd_copy_buffer(cmd, staging.buffer, t.buffer, &region)
-    })?;
+    let (data, cmd) = t.write_command(gpu, gpu.universal, 4)?;
     let copied = gpu.fence()?;
     let sync = Sync {
         waits: vec![sem],
@@ -309,18 +311,7 @@ fn multiple_batches(gpu: &Gpu) -> CaseResult {
         .collect();
     let fence = gpu.fence()?;
     bind_sparse(gpu, gpu.universal, &batches, fence)?;
-    let data = pattern(5, t.size as usize);
-    let staging = gpu.staging(t.size)?;
-    staging.write(0, &data);
-    let region = [vk::BufferCopy {
-        src_offset: 0,
-        dst_offset: 0,
-        size: t.size,
-    }];
-    // SAFETY: both buffers are of this device and the region fits them.
-    let cmd = gpu.record(gpu.universal, |d, cmd| unsafe {
-        d.cmd_copy_buffer(cmd, staging.buffer, t.buffer, &region)
-    })?;
+    let (data, cmd) = t.write_command(gpu, gpu.universal, 5)?;
     let copied = gpu.fence()?;
     let sync = Sync {
         waits: vec![sems[3]],
@@ -408,19 +399,8 @@ fn ordered_after_transfer(gpu: &Gpu) -> CaseResult {
         &[vk::BindSparseInfo::default().buffer_binds(&info_a)],
     )?;
 
-    let (da, db) = (pattern(6, t.size as usize), pattern(7, t.size as usize));
-    let (sa, sb) = (gpu.staging(t.size)?, gpu.staging(t.size)?);
-    sa.write(0, &da);
-    sb.write(0, &db);
-    let region = [vk::BufferCopy {
-        src_offset: 0,
-        dst_offset: 0,
-        size: t.size,
-    }];
-    // SAFETY: both buffers are of this device and the region fits them.
-    let copy_a = gpu.record(second, |d, cmd| unsafe {
-        d.cmd_copy_buffer(cmd, sa.buffer, t.buffer, &region)
-    })?;
+    let (da, copy_a) = t.write_command(gpu, second, 6)?;
+    let (db, copy_b) = t.write_command(gpu, gpu.universal, 7)?;
     let sync_a = Sync {
         waits: vec![gate],
         wait_values: vec![1],
@@ -447,10 +427,6 @@ fn ordered_after_transfer(gpu: &Gpu) -> CaseResult {
     )?;
     ensure_held(gpu, bound, "the rebind")?;
 
-    // SAFETY: both buffers are of this device and the region fits them.
-    let copy_b = gpu.record(gpu.universal, |d, cmd| unsafe {
-        d.cmd_copy_buffer(cmd, sb.buffer, t.buffer, &region)
-    })?;
     let done = gpu.fence()?;
     gpu.submit(
         gpu.universal,
