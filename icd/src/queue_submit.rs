@@ -31,30 +31,23 @@ fn with_points<T>(
             (s, (b, t))
         })
         .unzip();
+    // Kept to undo a refused submission (the batches move into `submit`).
+    let signals: Vec<Vec<SyncPoint>> = batches.iter().map(|(b, _)| b.signals.clone()).collect();
     // Points an earlier batch of this submission signals need not exist
     // beforehand: the batches run in order.
-    let mut signalled: Vec<SyncPoint> = Vec::new();
     let mut waits = Vec::new();
-    for (b, _) in &batches {
+    for (i, (b, _)) in batches.iter().enumerate() {
         waits.extend(b.waits.iter().copied().filter(|w| {
-            !signalled
+            !signals[..i]
                 .iter()
+                .flatten()
                 .any(|s| s.syncobj == w.syncobj && s.point >= w.point)
         }));
-        signalled.extend(b.signals.iter().copied());
     }
-    // The batches move into `submit`; keep their signal points to undo.
-    let signals: Vec<Batch> = batches
-        .iter()
-        .map(|(b, _)| Batch {
-            waits: Vec::new(),
-            signals: b.signals.clone(),
-        })
-        .collect();
     let r = submit(waits, batches);
     if r.is_err() {
-        for (o, b) in ops.iter().zip(&signals).rev() {
-            o.release(b);
+        for (o, points) in ops.iter().zip(&signals).rev() {
+            o.release(points);
         }
     }
     r

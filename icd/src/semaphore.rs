@@ -114,8 +114,9 @@ impl SemaphoreOps {
     }
 
     /// Undoes [`assign`](Self::assign) for a refused submission.
-    pub fn release(&self, batch: &Batch) {
-        for (&(s, _), &p) in self.signals.iter().zip(&batch.signals).rev() {
+    /// `points` are the signal points `assign` gave.
+    pub fn release(&self, points: &[SyncPoint]) {
+        for (&(s, _), &p) in self.signals.iter().zip(points).rev() {
             s.unsignal(p);
         }
     }

@@ -110,17 +110,18 @@ impl Target {
         Ok((data, cmd))
     }
 
+    /// Fails unless the whole buffer reads back as `want`.
+    fn expect(&self, gpu: &Gpu, want: &[u8], what: &str) -> CaseResult {
+        let all = [(0, self.size)];
+        let got = gpu.download(self.buffer, self.size, &all)?;
+        check_ranges(&got, want, &all, what)
+    }
+
     /// Writes a pattern through the buffer and reads it back.
     fn round_trip(&self, gpu: &Gpu, seed: u64) -> CaseResult {
         let data = pattern(seed, self.size as usize);
-        let all = [(0, self.size)];
-        gpu.upload(self.buffer, &data, &all)?;
-        check_ranges(
-            &gpu.download(self.buffer, self.size, &all)?,
-            &data,
-            &all,
-            "read back",
-        )
+        gpu.upload(self.buffer, &data, &[(0, self.size)])?;
+        self.expect(gpu, &data, "read back")
     }
 }
 
@@ -201,13 +202,7 @@ fn binary_signal(gpu: &Gpu, queue: Queue) -> CaseResult {
     };
     gpu.submit(gpu.universal, cmd, &sync, fence)?;
     gpu.wait(fence)?;
-    let all = [(0, t.size)];
-    check_ranges(
-        &gpu.download(t.buffer, t.size, &all)?,
-        &data,
-        &all,
-        "copied after the bind",
-    )
+    t.expect(gpu, &data, "copied after the bind")
 }
 
 /// The bind waits for a timeline value the host signals later and signals
@@ -269,13 +264,7 @@ fn wait_before_signal(gpu: &Gpu) -> CaseResult {
     let queue = gpu.sparse_only.unwrap_or(gpu.universal);
     bind_sparse(gpu, queue, &[bind], vk::Fence::null())?;
     gpu.wait(copied)?;
-    let all = [(0, t.size)];
-    check_ranges(
-        &gpu.download(t.buffer, t.size, &all)?,
-        &data,
-        &all,
-        "copied after the bind",
-    )
+    t.expect(gpu, &data, "copied after the bind")
 }
 
 /// Four batches in one call, each binding one block and chained by binary
@@ -320,13 +309,7 @@ fn multiple_batches(gpu: &Gpu) -> CaseResult {
     gpu.submit(gpu.universal, cmd, &sync, copied)?;
     gpu.wait(fence)?;
     gpu.wait(copied)?;
-    let all = [(0, t.size)];
-    check_ranges(
-        &gpu.download(t.buffer, t.size, &all)?,
-        &data,
-        &all,
-        "all four blocks",
-    )
+    t.expect(gpu, &data, "all four blocks")
 }
 
 /// Batches with no binds still wait and signal: a chain of three such
@@ -442,21 +425,10 @@ fn ordered_after_transfer(gpu: &Gpu) -> CaseResult {
     gpu.wait(done)?;
 
     // Read A and B through the buffer itself by binding each in turn.
-    let all = [(0, t.size)];
-    check_ranges(
-        &gpu.download(t.buffer, t.size, &all)?,
-        &db,
-        &all,
-        "memory B (bound now)",
-    )?;
+    t.expect(gpu, &db, "memory B (bound now)")?;
     gpu.bind_sparse_and_wait(
         gpu.universal,
         &[vk::BindSparseInfo::default().buffer_binds(&info_a)],
     )?;
-    check_ranges(
-        &gpu.download(t.buffer, t.size, &all)?,
-        &da,
-        &all,
-        "memory A (the held-back copy's target)",
-    )
+    t.expect(gpu, &da, "memory A (the held-back copy's target)")
 }
