@@ -50,9 +50,8 @@ macro_rules! virtual_cases {
 virtual_cases! {
     version_is_panthor_1_9,
     dev_query_sizes_and_buffers,
-    #[ignore = "virtual device bug: kmd/src/device.rs Device::timestamp_info ignores the input \
-                flags of driver 1.8 (CPU_MONOTONIC): cpu_timestamp_sec/nsec stay 0"]
     timestamp_query_honours_flags,
+    store_state_timestamp_is_the_query_clock,
     bo_create_rounds_zeroes_and_maps,
     vm_create_get_state_destroy,
     vm_create_user_va_range_is_the_kernel_split,

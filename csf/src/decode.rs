@@ -4,7 +4,8 @@
 use std::fmt;
 
 use super::{
-    opcode as op, Condition, FlushMode, Instr, OtherFlushMode, SyncScope, SyncUpdate, SyncWait,
+    opcode as op, Condition, FlushMode, Instr, OtherFlushMode, StateKind, SyncScope, SyncUpdate,
+    SyncWait,
 };
 
 #[inline(always)]
@@ -137,6 +138,14 @@ pub fn decode(word: u64) -> Instr {
                 _ => Instr::Invalid,
             }
         }
+        op::STORE_STATE => Instr::StoreState {
+            // A 2-bit field: every value names a state.
+            state: StateKind::ALL[bits(w, 32, 2) as usize],
+            addr: bits(w, 40, 8) as u8,
+            offset: w as u16 as i16,
+            wait_mask: bits(w, 16, 16) as u16,
+            signal_slot: bits(w, 48, 4) as u8,
+        },
         op::SYNC_ADD32 => sync_update(w).map_or(Instr::Invalid, Instr::SyncAdd32),
         op::SYNC_SET32 => sync_update(w).map_or(Instr::Invalid, Instr::SyncSet32),
         op::SYNC_ADD64 => sync_update(w).map_or(Instr::Invalid, Instr::SyncAdd64),
@@ -156,7 +165,6 @@ pub fn decode(word: u64) -> Instr {
         | op::PROGRESS_WAIT
         | op::SET_EXCEPTION_HANDLER
         | op::REQ_RESOURCE
-        | op::STORE_STATE
         | op::PROT_REGION
         | op::PROGRESS_STORE
         | op::PROGRESS_LOAD
@@ -190,6 +198,7 @@ pub fn defined_bits(instr: &Instr) -> u64 {
             OPC | 0xf << 48 | 0xffff << 32 | 0xffff << 16 | 0x7
         }
         Instr::SyncWait32(_) | Instr::SyncWait64(_) => OPC | 0xffff << 32 | 0xf << 28 | 0x1,
+        Instr::StoreState { .. } => OPC | 0xf << 48 | 0xff << 40 | 0x3 << 32 | 0xffff_ffff,
         Instr::Invalid => 0,
     }
 }
@@ -326,6 +335,17 @@ impl fmt::Display for Instr {
             Instr::SyncSet64(s) => fmt_sync(f, "SYNC_SET64", true, s),
             Instr::SyncWait32(s) => fmt_wait(f, "SYNC_WAIT32", false, s),
             Instr::SyncWait64(s) => fmt_wait(f, "SYNC_WAIT64", true, s),
+            Instr::StoreState {
+                state,
+                addr,
+                offset,
+                wait_mask,
+                signal_slot,
+            } => write!(
+                f,
+                "STORE_STATE.{} [d{addr}, #{offset}], #{wait_mask:#x}, #{signal_slot}",
+                state.mnemonic()
+            ),
             Instr::ErrorBarrier => f.write_str("ERROR_BARRIER"),
             Instr::Unsupported { opcode } => write!(f, "UNSUPPORTED_{opcode}"),
             Instr::Invalid => f.write_str("INVALID"),

@@ -4,8 +4,8 @@
 //! structs; the opcode is bits 56..63 of every instruction.
 
 use super::{
-    opcode as op, Condition, FlushMode, Instr, OtherFlushMode, SyncScope, SyncUpdate, SyncWait,
-    NUM_REGS,
+    opcode as op, Condition, FlushMode, Instr, OtherFlushMode, StateKind, SyncScope, SyncUpdate,
+    SyncWait, NUM_REGS,
 };
 
 /// `value` truncated to `width` bits and shifted to `start`.
@@ -126,6 +126,20 @@ pub fn encode(instr: &Instr) -> u64 {
         Instr::SyncSet64(ref s) => sync_update(op::SYNC_SET64, s),
         Instr::SyncWait32(ref s) => sync_wait(op::SYNC_WAIT32, s),
         Instr::SyncWait64(ref s) => sync_wait(op::SYNC_WAIT64, s),
+        Instr::StoreState {
+            state,
+            addr,
+            offset,
+            wait_mask,
+            signal_slot,
+        } => {
+            opc(op::STORE_STATE)
+                | field(signal_slot as u64, 48, 4)
+                | field(addr as u64, 40, 8)
+                | field(state as u64, 32, 2)
+                | field(wait_mask as u64, 16, 16)
+                | field(offset as u16 as u64, 0, 16)
+        }
         Instr::ErrorBarrier => opc(op::ERROR_BARRIER),
         Instr::Unsupported { opcode } => opc(opcode),
         Instr::Invalid => INVALID_WORD,
@@ -651,6 +665,19 @@ impl CsBuilder {
             lsc,
             other,
             flush_id,
+            wait_mask: a.wait_mask,
+            signal_slot: a.signal_slot,
+        })
+    }
+
+    /// `STORE_STATE`: stores the 64-bit `state` at `d(addr) + offset`.
+    pub fn store_state(&mut self, state: StateKind, addr: u8, offset: i16, a: Async) -> &mut Self {
+        let addr = self.r64(addr);
+        let a = self.slot(a);
+        self.push(Instr::StoreState {
+            state,
+            addr,
+            offset,
             wait_mask: a.wait_mask,
             signal_slot: a.signal_slot,
         })

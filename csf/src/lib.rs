@@ -81,7 +81,7 @@ pub mod opcode {
     /// Opcodes genxml v10 names whose operands this crate does not model yet
     /// (the virtual Mali does not execute them): they decode
     /// as [`Instr::Unsupported`].
-    pub const UNSUPPORTED: [u8; 20] = [
+    pub const UNSUPPORTED: [u8; 19] = [
         RUN_COMPUTE,
         RUN_TILING,
         RUN_IDVS,
@@ -94,7 +94,6 @@ pub mod opcode {
         PROGRESS_WAIT,
         SET_EXCEPTION_HANDLER,
         REQ_RESOURCE,
-        STORE_STATE,
         PROT_REGION,
         PROGRESS_STORE,
         PROGRESS_LOAD,
@@ -214,6 +213,39 @@ pub enum OtherFlushMode {
     Invalidate = 2,
 }
 
+/// genxml enum `CS State`: what `STORE_STATE` samples.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum StateKind {
+    /// The GPU's free-running system timestamp (GPU_CONTROL `TIMESTAMP`,
+    /// the counter `DEV_QUERY_TIMESTAMP_INFO` reports the frequency of).
+    Timestamp = 0,
+    /// The GPU's cycle counter (GPU_CONTROL `CYCLE_COUNT`).
+    CycleCount = 1,
+    /// How many times the timestamp counter jumped (it was reset or
+    /// stopped), so that timestamp differences across one are meaningless.
+    DisjointCount = 2,
+    /// The stream's error state.
+    ErrorStatus = 3,
+}
+
+impl StateKind {
+    pub const ALL: [StateKind; 4] = [
+        StateKind::Timestamp,
+        StateKind::CycleCount,
+        StateKind::DisjointCount,
+        StateKind::ErrorStatus,
+    ];
+
+    pub fn mnemonic(self) -> &'static str {
+        match self {
+            StateKind::Timestamp => "timestamp",
+            StateKind::CycleCount => "cycle_count",
+            StateKind::DisjointCount => "disjoint_count",
+            StateKind::ErrorStatus => "error_status",
+        }
+    }
+}
+
 /// Operands of `SYNC_ADD32/64` and `SYNC_SET32/64` (identical layouts).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct SyncUpdate {
@@ -327,6 +359,16 @@ pub enum Instr {
     SyncSet64(SyncUpdate),
     SyncWait32(SyncWait),
     SyncWait64(SyncWait),
+    /// `STORE_STATE`: offset (signed bytes) 0..15, wait mask 16..31, state
+    /// 32..33, address `dN` 40..47, signal slot 48..51. Stores the 64-bit
+    /// value of `state` at `[dN + offset]`.
+    StoreState {
+        state: StateKind,
+        addr: u8,
+        offset: i16,
+        wait_mask: u16,
+        signal_slot: u8,
+    },
     /// `ERROR_BARRIER`: no operands. The panthor kernel ends every job in its
     /// ring buffer with one; with no error state to clear it is a no-op here.
     ErrorBarrier,

@@ -41,14 +41,18 @@ struct Recording {
 pub struct CommandBuffer {
     pub dev: DeviceRef,
     pub family: u32,
+    /// Secondary command buffers run only from `vkCmdExecuteCommands`,
+    /// which `CALL`s their stream from the primary's.
+    pub level: vk::CommandBufferLevel,
     rec: Mutex<Recording>,
 }
 
 impl CommandBuffer {
-    pub fn new(dev: DeviceRef, family: u32) -> CommandBuffer {
+    pub fn new(dev: DeviceRef, family: u32, level: vk::CommandBufferLevel) -> CommandBuffer {
         CommandBuffer {
             dev,
             family,
+            level,
             rec: Mutex::new(Recording {
                 state: State::Initial,
                 cs: CsBuilder::new(),
@@ -85,11 +89,21 @@ impl CommandBuffer {
     /// The stream a submission runs: `None` when the buffer recorded no
     /// GPU work (the job is then sync-only).
     pub fn executable_stream(&self) -> VkResult<Option<(u64, u32)>> {
+        if self.level != vk::CommandBufferLevel::PRIMARY {
+            vk_bail!(
+                vk::Result::ERROR_UNKNOWN,
+                "submitted a secondary command buffer (VUID-VkSubmitInfo-pCommandBuffers-00075)"
+            );
+        }
+        self.stream()
+    }
+
+    fn stream(&self) -> VkResult<Option<(u64, u32)>> {
         let r = self.rec();
         if r.state != State::Executable {
             vk_bail!(
                 vk::Result::ERROR_UNKNOWN,
-                "submitted a command buffer that is not executable"
+                "the command buffer is not executable (never ended, or reset since)"
             );
         }
         Ok(match (&r.stream, r.stream_len) {
@@ -99,7 +113,11 @@ impl CommandBuffer {
     }
 
     /// Records with `f`, keeping the first error for `vkEndCommandBuffer`.
-    fn record(&self, what: &str, f: impl FnOnce(&mut CsBuilder) -> VkResult<()>) -> VkResult<()> {
+    pub(crate) fn record(
+        &self,
+        what: &str,
+        f: impl FnOnce(&mut CsBuilder) -> VkResult<()>,
+    ) -> VkResult<()> {
         let mut r = self.rec();
         if r.state != State::Recording {
             vk_bail!(
@@ -641,6 +659,59 @@ pub unsafe extern "system" fn cmd_clear_color_image(
                     cs_image::clear(cs, iref, level, r.base_array_layer, layers, &block)
                         .map_err(copy_error)?;
                 }
+            }
+            Ok(())
+        })
+    })
+}
+
+/// Registers of the `CALL` that runs a secondary command buffer.
+const CALL_ADDR: u8 = 12;
+const CALL_LEN: u8 = 14;
+
+pub unsafe extern "system" fn cmd_execute_commands(
+    cb: vk::CommandBuffer,
+    count: u32,
+    secondaries: *const vk::CommandBuffer,
+) {
+    guard_void("vkCmdExecuteCommands", || {
+        let primary = cb!(cb);
+        // SAFETY: pCommandBuffers holds commandBufferCount handles.
+        let secondaries = unsafe { handle::slice(secondaries, count) };
+        primary.record("vkCmdExecuteCommands", |cs| {
+            for &h in secondaries {
+                // SAFETY: the handles are command buffers of ours (valid usage).
+                let sec = unsafe { CommandBuffer::from_handle(h) }?;
+                if std::ptr::eq(sec, primary) || sec.level != vk::CommandBufferLevel::SECONDARY {
+                    vk_bail!(
+                        vk::Result::ERROR_UNKNOWN,
+                        "pCommandBuffers names a primary command buffer \
+                         (VUID-vkCmdExecuteCommands-pCommandBuffers-00088)"
+                    );
+                }
+                // The secondary's stream runs as a call: its commands load
+                // every register they use, so the primary's state after the
+                // call is whatever the next command sets.
+                if let Some((va, len)) = sec.stream()? {
+                    cs.mov48(CALL_ADDR, va)
+                        .mov32(CALL_LEN, len)
+                        .call(CALL_ADDR, CALL_LEN);
+                }
+            }
+            Ok(())
+        })
+    })
+}
+
+pub unsafe extern "system" fn cmd_set_device_mask(cb: vk::CommandBuffer, mask: u32) {
+    guard_void("vkCmdSetDeviceMask", || {
+        cb!(cb).record("vkCmdSetDeviceMask", |_| {
+            // One physical device per group: its mask is 1.
+            if mask != 1 {
+                vk_bail!(
+                    vk::Result::ERROR_UNKNOWN,
+                    "deviceMask {mask:#x} names devices outside the group of one"
+                );
             }
             Ok(())
         })

@@ -8,7 +8,7 @@ use ash::vk;
 use crate::command_buffer::CommandBuffer;
 use crate::device::{Device, DeviceRef};
 use crate::guard::{guard, guard_void, VkResult};
-use crate::{handle, vk_bail};
+use crate::handle;
 
 pub struct CommandPool {
     pub dev: DeviceRef,
@@ -107,16 +107,10 @@ pub unsafe extern "system" fn allocate_command_buffers(
         let info = unsafe { handle::input(info, "pAllocateInfo") }?;
         // SAFETY: the pool is ours.
         let pool = unsafe { CommandPool::from_handle(info.command_pool) }?;
-        if info.level != vk::CommandBufferLevel::PRIMARY {
-            vk_bail!(
-                vk::Result::ERROR_OUT_OF_HOST_MEMORY,
-                "secondary command buffers are not supported yet"
-            );
-        }
         let mut made = Vec::with_capacity(info.command_buffer_count as usize);
         for _ in 0..info.command_buffer_count {
             made.push(handle::new_dispatchable::<_, vk::CommandBuffer>(
-                CommandBuffer::new(pool.dev.clone(), pool.family),
+                CommandBuffer::new(pool.dev.clone(), pool.family, info.level),
             ));
         }
         // SAFETY: out has room for commandBufferCount handles (valid usage).

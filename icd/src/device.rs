@@ -365,6 +365,24 @@ pub unsafe extern "system" fn get_device_queue2(
     })
 }
 
+pub unsafe extern "system" fn get_device_group_peer_memory_features(
+    _device: vk::Device,
+    heap: u32,
+    local: u32,
+    remote: u32,
+    out: *mut vk::PeerMemoryFeatureFlags,
+) {
+    guard_void("vkGetDeviceGroupPeerMemoryFeatures", || {
+        // Groups have one device, and the spec requires local != remote.
+        log::error!(
+            "vkGetDeviceGroupPeerMemoryFeatures(heap {heap}, {local} -> {remote}): \
+             the device group has one device, so no peer exists"
+        );
+        // SAFETY: out is valid for a write.
+        unsafe { handle::out(out, vk::PeerMemoryFeatureFlags::empty()) }
+    })
+}
+
 pub unsafe extern "system" fn device_wait_idle(device: vk::Device) -> vk::Result {
     guard("vkDeviceWaitIdle", || {
         // SAFETY: the device is ours.

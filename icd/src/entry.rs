@@ -119,7 +119,7 @@ macro_rules! implemented {
 
 use crate::{
     buffer, command_buffer, command_pool, device, event, fence, format, image, instance, loader,
-    memory, physical_device, queue, semaphore,
+    memory, physical_device, query, queue, semaphore,
 };
 
 implemented! {
@@ -158,6 +158,7 @@ implemented! {
     PFN_vkGetDeviceProcAddr = device::get_device_proc_addr;
     PFN_vkGetDeviceQueue = device::get_device_queue;
     PFN_vkGetDeviceQueue2 = device::get_device_queue2;
+    PFN_vkGetDeviceGroupPeerMemoryFeatures = device::get_device_group_peer_memory_features;
     PFN_vkDeviceWaitIdle = device::device_wait_idle;
     PFN_vkQueueSubmit = queue::queue_submit;
     PFN_vkQueueSubmit2 = queue::queue_submit2;
@@ -236,6 +237,19 @@ implemented! {
     PFN_vkCmdSetEvent2 = command_buffer::cmd_set_event2;
     PFN_vkCmdResetEvent2 = command_buffer::cmd_reset_event2;
     PFN_vkCmdWaitEvents2 = command_buffer::cmd_wait_events2;
+    PFN_vkCmdExecuteCommands = command_buffer::cmd_execute_commands;
+    PFN_vkCmdSetDeviceMask = command_buffer::cmd_set_device_mask;
+    // Queries.
+    PFN_vkCreateQueryPool = query::create_query_pool;
+    PFN_vkDestroyQueryPool = query::destroy_query_pool;
+    PFN_vkResetQueryPool = query::reset_query_pool;
+    PFN_vkGetQueryPoolResults = query::get_query_pool_results;
+    PFN_vkCmdResetQueryPool = query::cmd_reset_query_pool;
+    PFN_vkCmdWriteTimestamp = query::cmd_write_timestamp;
+    PFN_vkCmdWriteTimestamp2 = query::cmd_write_timestamp2;
+    PFN_vkCmdCopyQueryPoolResults = query::cmd_copy_query_pool_results;
+    PFN_vkCmdBeginQuery = query::cmd_begin_query;
+    PFN_vkCmdEndQuery = query::cmd_end_query;
 }
 
 #[cfg(test)]

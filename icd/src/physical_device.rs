@@ -34,7 +34,9 @@ pub const DEVICE_EXTENSIONS_ALL: &[&str] = &[
     "VK_KHR_image_format_list",
     "VK_KHR_maintenance1",
     "VK_KHR_maintenance4",
+    "VK_KHR_synchronization2",
     "VK_KHR_timeline_semaphore",
+    "VK_EXT_host_query_reset",
     "VK_EXT_image_drm_format_modifier",
 ];
 
@@ -47,6 +49,10 @@ pub struct PhysicalDevice {
     pub file: File,
     pub drm: DrmVersion,
     pub gpu: drm_panthor_gpu_info,
+    /// Ticks per second of the GPU timestamp counter (`STORE_STATE`
+    /// samples it); 0 when the kernel does not say, and then queues report
+    /// no timestamp support.
+    pub timestamp_frequency: u64,
     /// The instance's effective API version (devices answer no newer
     /// commands than it) and its enabled extensions.
     pub instance_version: u32,
@@ -69,6 +75,13 @@ impl PhysicalDevice {
         let drm = file.version().vk("DRM_IOCTL_VERSION")?;
         let gpu = file.gpu_info().vk("DEV_QUERY(GPU_INFO)")?;
         let sparse_residency = drm.is_panthor_at_least(version::MINOR_MAP_SPARSE);
+        let timestamp_frequency = match file.timestamp_info() {
+            Ok(t) => t.timestamp_frequency,
+            Err(e) => {
+                log::warn!("DEV_QUERY(TIMESTAMP_INFO): {e}; timestamps are not offered");
+                0
+            }
+        };
         let model = model_name(&gpu);
         let name = if adapter.is_virtual() {
             format!(
@@ -90,6 +103,7 @@ impl PhysicalDevice {
             file,
             drm,
             gpu,
+            timestamp_frequency,
             instance_version,
             instance_extensions,
             sparse_residency,
@@ -225,7 +239,19 @@ impl PhysicalDevice {
             optimal_buffer_copy_offset_alignment: 4,
             optimal_buffer_copy_row_pitch_alignment: 4,
             non_coherent_atom_size: 64,
+            timestamp_period: self.timestamp_period(),
+            // No queue has graphics or compute yet; those that will get
+            // STORE_STATE timestamps too.
+            timestamp_compute_and_graphics: vk::TRUE,
             ..Default::default()
+        }
+    }
+
+    /// Nanoseconds per timestamp tick.
+    fn timestamp_period(&self) -> f32 {
+        match self.timestamp_frequency {
+            0 => 1.0,
+            f => (1e9 / f as f64) as f32,
         }
     }
 
@@ -257,7 +283,8 @@ impl PhysicalDevice {
             vk::QueueFamilyProperties {
                 queue_flags: vk::QueueFlags::TRANSFER | vk::QueueFlags::SPARSE_BINDING,
                 queue_count: UNIVERSAL_QUEUES,
-                timestamp_valid_bits: 0,
+                // STORE_STATE stores the whole 64-bit counter.
+                timestamp_valid_bits: if self.timestamp_frequency > 0 { 64 } else { 0 },
                 min_image_transfer_granularity: vk::Extent3D {
                     width: 1,
                     height: 1,
@@ -267,6 +294,7 @@ impl PhysicalDevice {
             vk::QueueFamilyProperties {
                 queue_flags: vk::QueueFlags::SPARSE_BINDING,
                 queue_count: SPARSE_QUEUES,
+                // Binds only: no command writes a timestamp here.
                 timestamp_valid_bits: 0,
                 min_image_transfer_granularity: vk::Extent3D::default(),
             },
@@ -469,8 +497,10 @@ fn fill_feature_structs(o: chain::Out<'_>) {
             f.timeline_semaphore = vk::TRUE;
         }
         vk::PhysicalDeviceSynchronization2Features<'_> => |f| {
-            // Needs timestamp queries (vkCmdWriteTimestamp2) first.
-            f.synchronization2 = vk::FALSE;
+            f.synchronization2 = vk::TRUE;
+        }
+        vk::PhysicalDeviceHostQueryResetFeatures<'_> => |f| {
+            f.host_query_reset = vk::TRUE;
         }
         vk::PhysicalDeviceMaintenance4Features<'_> => |f| {
             f.maintenance4 = vk::TRUE;

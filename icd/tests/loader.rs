@@ -54,8 +54,16 @@ fn get_proc_addr_answers_only_enabled_commands() {
         "core 1.2 command on a 1.1 device"
     );
     assert!(
-        !has(c"vkCmdPipelineBarrier2KHR"),
-        "synchronization2 is not enabled"
+        has(c"vkCmdPipelineBarrier2KHR") && has(c"vkCmdWriteTimestamp2KHR"),
+        "synchronization2 is enabled"
+    );
+    assert!(
+        !has(c"vkCmdPipelineBarrier2"),
+        "core 1.3 name on a 1.1 device"
+    );
+    assert!(
+        !has(c"vkGetDeviceBufferMemoryRequirementsKHR"),
+        "maintenance4 is not enabled"
     );
     assert!(!has(c"vkCmdDraw"), "not implemented, never answered");
     assert!(!has(c"vkCreateInstance"), "not a device command");

@@ -86,3 +86,94 @@ fn sparse_bind_and_copies_pass_validation_with_no_errors() {
         0
     );
 }
+
+/// synchronization2 end to end: a sparse bind signals a semaphore that a
+/// vkQueueSubmit2 waits on at the COPY stage; the command buffer copies
+/// through the sparse buffer with a vkCmdPipelineBarrier2 between, and
+/// brackets the work with vkCmdWriteTimestamp2.
+#[test]
+fn synchronization2_and_timestamps_pass_validation_with_no_errors() {
+    let c = Ctx::with_validation(true);
+    let sync2 = ash::khr::synchronization2::Device::new(&c.instance, &c.device);
+    let sparse = c.sparse_buffer(BLOCK);
+    // SAFETY: valid handles.
+    let req = unsafe { c.device.get_buffer_memory_requirements(sparse) };
+    let mem = c.memory(req.size);
+    let sem = c.semaphore();
+    let binds = [bind(0, BLOCK, mem, 0)];
+    let bb = [vk::SparseBufferMemoryBindInfo::default()
+        .buffer(sparse)
+        .binds(&binds)];
+    let signal = [sem];
+    let bind_info = vk::BindSparseInfo::default()
+        .buffer_binds(&bb)
+        .signal_semaphores(&signal);
+    let pool_info = vk::QueryPoolCreateInfo::default()
+        .query_type(vk::QueryType::TIMESTAMP)
+        .query_count(2);
+    // SAFETY: valid create info.
+    let pool = unsafe { c.device.create_query_pool(&pool_info, None) }.unwrap();
+    // vkCmdResetQueryPool needs a graphics or compute queue: a transfer
+    // queue's user resets on the host (VK_EXT_host_query_reset).
+    let host_reset = ash::ext::host_query_reset::Device::new(&c.instance, &c.device);
+    // SAFETY: valid handles; the pool is not in use.
+    unsafe { (host_reset.fp().reset_query_pool_ext)(c.device.handle(), pool, 0, 2) };
+    let (src, out) = (c.dense(BLOCK), c.dense(BLOCK));
+    let data = pattern(11, BLOCK as usize);
+    src.write(0, &data);
+    let cb = c.record(|cb| {
+        let barrier = [vk::MemoryBarrier2::default()
+            .src_stage_mask(vk::PipelineStageFlags2::COPY)
+            .src_access_mask(vk::AccessFlags2::TRANSFER_WRITE)
+            .dst_stage_mask(vk::PipelineStageFlags2::COPY)
+            .dst_access_mask(vk::AccessFlags2::TRANSFER_READ)];
+        let dep = vk::DependencyInfo::default().memory_barriers(&barrier);
+        // SAFETY: recording valid commands.
+        unsafe {
+            sync2.cmd_write_timestamp2(cb, vk::PipelineStageFlags2::NONE, pool, 0);
+            c.copy(cb, src.buffer, 0, sparse, 0, BLOCK);
+            sync2.cmd_pipeline_barrier2(cb, &dep);
+            c.copy(cb, sparse, 0, out.buffer, 0, BLOCK);
+            sync2.cmd_write_timestamp2(cb, vk::PipelineStageFlags2::ALL_TRANSFER, pool, 1);
+        }
+    });
+    let waits = [vk::SemaphoreSubmitInfo::default()
+        .semaphore(sem)
+        .stage_mask(vk::PipelineStageFlags2::COPY)];
+    let cbs = [vk::CommandBufferSubmitInfo::default().command_buffer(cb)];
+    let submit = vk::SubmitInfo2::default()
+        .wait_semaphore_infos(&waits)
+        .command_buffer_infos(&cbs);
+    let fence = c.fence();
+    let mut ts = [0u64; 2];
+    // SAFETY: valid submissions, waited on.
+    unsafe {
+        c.device
+            .queue_bind_sparse(c.sparse, &[bind_info], vk::Fence::null())
+            .unwrap();
+        sync2.queue_submit2(c.universal, &[submit], fence).unwrap();
+        c.device
+            .wait_for_fences(&[fence], true, 10_000_000_000)
+            .unwrap();
+        c.device
+            .get_query_pool_results(pool, 0, &mut ts, vk::QueryResultFlags::TYPE_64)
+            .expect("both timestamps written");
+        assert_eq!(out.read(0, BLOCK as usize), data);
+        c.device.destroy_fence(fence, None);
+        c.device.destroy_semaphore(sem, None);
+        c.device.free_command_buffers(c.pool, &[cb]);
+        c.device.destroy_query_pool(pool, None);
+        c.device.destroy_buffer(sparse, None);
+        c.device.free_memory(mem, None);
+        for d in [&src, &out] {
+            c.device.destroy_buffer(d.buffer, None);
+            c.device.free_memory(d.memory, None);
+        }
+    }
+    assert!(ts[1] > ts[0], "{ts:?}");
+    drop(c);
+    assert_eq!(
+        VALIDATION_ERRORS.load(std::sync::atomic::Ordering::SeqCst),
+        0
+    );
+}

@@ -353,6 +353,11 @@ pub trait PanthorFile: Send + Sync {
         query_object(self, DRM_PANTHOR_DEV_QUERY_CSIF_INFO)
     }
 
+    /// `DEV_QUERY(TIMESTAMP_INFO)` (driver 1.1).
+    fn timestamp_info(&self) -> Result<drm_panthor_timestamp_info> {
+        query_object(self, DRM_PANTHOR_DEV_QUERY_TIMESTAMP_INFO)
+    }
+
     /// `DEV_QUERY(MMU_INFO)` (driver 1.9).
     fn mmu_info(&self) -> Result<drm_panthor_mmu_info> {
         query_object(self, DRM_PANTHOR_DEV_QUERY_MMU_INFO)

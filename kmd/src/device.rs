@@ -74,7 +74,10 @@ impl Device {
         let len = match ty {
             DRM_PANTHOR_DEV_QUERY_GPU_INFO => put(&mut buf, &self.gpu_info),
             DRM_PANTHOR_DEV_QUERY_CSIF_INFO => put(&mut buf, &self.csif_info),
-            DRM_PANTHOR_DEV_QUERY_TIMESTAMP_INFO => put(&mut buf, &self.timestamp_info()),
+            DRM_PANTHOR_DEV_QUERY_TIMESTAMP_INFO => {
+                let flags = requested_timestamp_flags(out.as_deref());
+                put(&mut buf, &self.timestamp_info(flags)?)
+            }
             DRM_PANTHOR_DEV_QUERY_GROUP_PRIORITIES_INFO => put(
                 &mut buf,
                 &drm_panthor_group_priorities_info {
@@ -105,15 +108,77 @@ impl Device {
         Ok(n as u32)
     }
 
-    fn timestamp_info(&self) -> drm_panthor_timestamp_info {
-        let now = self.waiter.now_ns().max(0) as u64;
-        let ticks = (now as u128 * TIMESTAMP_FREQUENCY as u128 / 1_000_000_000) as u64;
-        drm_panthor_timestamp_info {
-            timestamp_frequency: TIMESTAMP_FREQUENCY,
-            current_timestamp: ticks,
-            timestamp_offset: 0,
-            ..Default::default()
+    /// TIMESTAMP_INFO as driver 1.8 answers it: `flags` (the caller's, or
+    /// GPU | GPU_OFFSET | FREQ when it passes 0 or an older, shorter
+    /// struct) selects what is sampled; the rest reads 0. An unknown flag or
+    /// CPU clock is EINVAL. `flags` goes back as the caller gave it.
+    fn timestamp_info(&self, flags: u32) -> Result<drm_panthor_timestamp_info, Errno> {
+        const VALID: u32 = DRM_PANTHOR_TIMESTAMP_GPU
+            | DRM_PANTHOR_TIMESTAMP_CPU_TYPE_MASK
+            | DRM_PANTHOR_TIMESTAMP_GPU_OFFSET
+            | DRM_PANTHOR_TIMESTAMP_GPU_CYCLE_COUNT
+            | DRM_PANTHOR_TIMESTAMP_FREQ
+            | DRM_PANTHOR_TIMESTAMP_DURATION;
+        let asked = match flags {
+            0 => {
+                DRM_PANTHOR_TIMESTAMP_GPU
+                    | DRM_PANTHOR_TIMESTAMP_GPU_OFFSET
+                    | DRM_PANTHOR_TIMESTAMP_FREQ
+            }
+            f => f,
+        };
+        let cpu = asked & DRM_PANTHOR_TIMESTAMP_CPU_TYPE_MASK;
+        if asked & !VALID != 0
+            || !matches!(
+                cpu,
+                DRM_PANTHOR_TIMESTAMP_CPU_NONE
+                    | DRM_PANTHOR_TIMESTAMP_CPU_MONOTONIC
+                    | DRM_PANTHOR_TIMESTAMP_CPU_MONOTONIC_RAW
+            )
+        {
+            // User input: refused quietly, as the kernel does.
+            return Err(Errno::EINVAL);
         }
+        let has = |f: u32| asked & f != 0;
+        let mut info = drm_panthor_timestamp_info {
+            flags,
+            ..Default::default()
+        };
+        if has(DRM_PANTHOR_TIMESTAMP_FREQ) {
+            info.timestamp_frequency = TIMESTAMP_FREQUENCY;
+        }
+        // GPU_OFFSET: the virtual GPU's TIMESTAMP_OFFSET register is 0.
+        let start = self.waiter.now_ns();
+        if has(DRM_PANTHOR_TIMESTAMP_GPU) {
+            info.current_timestamp = self.hw.gpu_timestamp();
+        }
+        let cpu_ns = match cpu {
+            DRM_PANTHOR_TIMESTAMP_CPU_MONOTONIC => Some(self.waiter.now_ns()),
+            DRM_PANTHOR_TIMESTAMP_CPU_MONOTONIC_RAW => Some(self.waiter.now_raw_ns()),
+            _ => None,
+        };
+        if has(DRM_PANTHOR_TIMESTAMP_GPU_CYCLE_COUNT) {
+            info.cycle_count = self.hw.gpu_cycle_count();
+        }
+        if has(DRM_PANTHOR_TIMESTAMP_DURATION) {
+            info.duration_nsec = (self.waiter.now_ns() - start).clamp(0, u32::MAX as i64) as u32;
+        }
+        if let Some(ns) = cpu_ns {
+            let ns = ns.max(0) as u64;
+            info.cpu_timestamp_sec = ns / 1_000_000_000;
+            info.cpu_timestamp_nsec = ns % 1_000_000_000;
+        }
+        Ok(info)
+    }
+}
+
+/// The `flags` input of a TIMESTAMP_INFO query: 0 when the caller's struct
+/// is too short to hold it (an older caller).
+fn requested_timestamp_flags(out: Option<&[u8]>) -> u32 {
+    let at = core::mem::offset_of!(drm_panthor_timestamp_info, flags);
+    match out.and_then(|b| b.get(at..at + 4)) {
+        Some(w) => u32::from_le_bytes([w[0], w[1], w[2], w[3]]),
+        None => 0,
     }
 }
 

@@ -267,6 +267,15 @@ pub trait Hardware: Send + Sync {
     /// Reads a GPU_CONTROL identification register.
     fn gpu_read(&self, reg: crate::gpu_info::GpuReg) -> u32;
 
+    /// GPU_CONTROL `TIMESTAMP` (LO at 0x98, HI at 0x9C): the free-running
+    /// system counter, ticking at [`crate::device::TIMESTAMP_FREQUENCY`].
+    /// Command streams sample the same counter with `STORE_STATE`.
+    fn gpu_timestamp(&self) -> u64;
+
+    /// GPU_CONTROL `CYCLE_COUNT` (LO at 0x90, HI at 0x94): the GPU's cycle
+    /// counter, which `STORE_STATE` can sample too.
+    fn gpu_cycle_count(&self) -> u64;
+
     // ----- CSF: the firmware's command-stream interfaces ----------------
 
     /// What the firmware's global interface advertises.

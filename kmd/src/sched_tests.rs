@@ -27,6 +27,10 @@ impl Waiter for TestWaiter {
     fn now_ns(&self) -> i64 {
         self.start.elapsed().as_nanos() as i64
     }
+    // The test clock is never slewed: raw and adjusted time agree.
+    fn now_raw_ns(&self) -> i64 {
+        self.now_ns()
+    }
     fn generation(&self) -> u64 {
         *self.gen.lock().unwrap()
     }

@@ -727,6 +727,10 @@ mod tests {
             1_000_000_000 + self.start.elapsed().as_nanos() as i64
         }
 
+        fn now_raw_ns(&self) -> i64 {
+            self.now_ns()
+        }
+
         fn generation(&self) -> u64 {
             *self.generation.lock().unwrap()
         }

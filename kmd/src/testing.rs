@@ -39,6 +39,7 @@ struct Inner {
     flushes: u64,
     lock_history: Vec<(u32, u64, u64)>,
     gpu_regs: HashMap<u32, u32>,
+    timestamp: u64,
     cs: HashMap<CsSlot, MockCs>,
 }
 
@@ -272,6 +273,17 @@ impl Hardware for MockHw {
     fn flush_caches(&self) -> Result<(), HwError> {
         self.lock().flushes += 1;
         Ok(())
+    }
+
+    fn gpu_timestamp(&self) -> u64 {
+        let mut g = self.lock();
+        // A counter that moves on every read, as a running one would.
+        g.timestamp += 1;
+        g.timestamp
+    }
+
+    fn gpu_cycle_count(&self) -> u64 {
+        self.gpu_timestamp() * 40
     }
 
     fn gpu_read(&self, reg: GpuReg) -> u32 {

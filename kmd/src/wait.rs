@@ -14,6 +14,10 @@ pub trait Waiter: Send + Sync {
     /// `CLOCK_MONOTONIC` now, in nanoseconds (the clock DRM wait timeouts use).
     fn now_ns(&self) -> i64;
 
+    /// `CLOCK_MONOTONIC_RAW` now, in nanoseconds (TIMESTAMP_INFO samples
+    /// it on request).
+    fn now_raw_ns(&self) -> i64;
+
     /// A counter that [`Waiter::wake_all`] increments.
     fn generation(&self) -> u64;
 

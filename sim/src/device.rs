@@ -4,6 +4,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use panthor_kmd::device::TIMESTAMP_FREQUENCY;
 use panthor_kmd::gpu_info::GpuReg;
 use panthor_kmd::hw::{
     AsReg, CsRing, CsSlot, CsStatus, CsfInterface, Hardware, HwError, PhysAddr, PAGE_SIZE,
@@ -18,6 +19,16 @@ use crate::mmu::{Access, Fault, Mmu, AS_COUNT};
 pub const DEFAULT_MEMORY: u64 = 16 << 30;
 
 /// The simulated GPU.
+/// The shader core clock the cycle counter assumes (Mali-G610 MC4 on
+/// RK3588 runs at up to 1 GHz).
+pub const NOMINAL_CLOCK_HZ: u64 = 1_000_000_000;
+
+/// Ticks of a `hz` counter started at `CLOCK_MONOTONIC` zero.
+fn ticks_at(hz: u64) -> u64 {
+    let ns = panthor_uapi::device::monotonic_ns().max(0) as u128;
+    (ns * hz as u128 / 1_000_000_000) as u64
+}
+
 pub struct VirtualMali {
     pub mem: PhysMem,
     pub mmu: Mmu,
@@ -55,6 +66,19 @@ impl VirtualMali {
         let pa = self.mmu.translate(&self.mem, as_nr, va, Access::Write)?;
         self.mem.write_u64(pa, value);
         Ok(())
+    }
+
+    /// The system timestamp counter (GPU_CONTROL `TIMESTAMP`): host
+    /// `CLOCK_MONOTONIC` scaled to the kernel side's timestamp frequency.
+    pub fn timestamp(&self) -> u64 {
+        ticks_at(TIMESTAMP_FREQUENCY)
+    }
+
+    /// The GPU cycle counter (GPU_CONTROL `CYCLE_COUNT`). The virtual Mali
+    /// does not model cycles: this counts those of a core clocked at
+    /// [`NOMINAL_CLOCK_HZ`], so intervals read as time at that clock.
+    pub fn cycle_count(&self) -> u64 {
+        ticks_at(NOMINAL_CLOCK_HZ)
     }
 
     pub fn gpu_read_u32(&self, as_nr: u32, va: u64) -> Result<u32, Fault> {
@@ -127,6 +151,14 @@ impl Hardware for VirtualMali {
         // can check the kernel side asks for it.
         self.cache_flushes.fetch_add(1, Ordering::Relaxed);
         Ok(())
+    }
+
+    fn gpu_timestamp(&self) -> u64 {
+        self.timestamp()
+    }
+
+    fn gpu_cycle_count(&self) -> u64 {
+        self.cycle_count()
     }
 
     fn gpu_read(&self, reg: GpuReg) -> u32 {

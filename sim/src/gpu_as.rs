@@ -218,6 +218,12 @@ fn in_one_page(va: u64, len: usize) -> bool {
 }
 
 impl CsMemory for GpuAs<'_> {
+    fn timestamp(&mut self) -> u64 {
+        self.gpu.timestamp()
+    }
+    fn cycle_count(&mut self) -> u64 {
+        self.gpu.cycle_count()
+    }
     #[inline(always)]
     fn read_u32(&mut self, va: u64) -> Result<u32, MemFault> {
         Ok(self.page(va, Unit::Read)?.read_u32(va & PAGE_MASK))

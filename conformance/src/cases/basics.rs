@@ -6,6 +6,8 @@ use panthor_uapi::device::*;
 use panthor_uapi::uapi::*;
 use panthor_uapi::Errno;
 
+use panthor_sim::cs::{Async, StateKind};
+
 use crate::check::{expect_errno, Check, R};
 use crate::fixture::*;
 use crate::{ensure, ensure_eq, open, Opener};
@@ -211,6 +213,56 @@ pub fn timestamp_query_honours_flags(o: &dyn Opener) -> R {
     ensure!(
         word(8) != 0,
         "GPU timestamp 0 although TIMESTAMP_GPU was asked for"
+    );
+    // Only what is asked for is sampled: the cycle count alone.
+    let mut buf = [0u8; 56];
+    buf[24..28].copy_from_slice(&DRM_PANTHOR_TIMESTAMP_GPU_CYCLE_COUNT.to_le_bytes());
+    f.dev_query(DRM_PANTHOR_DEV_QUERY_TIMESTAMP_INFO, Some(&mut buf))
+        .ctx("DEV_QUERY(TIMESTAMP_INFO) with GPU_CYCLE_COUNT")?;
+    let word = |at: usize| u64::from_le_bytes(buf[at..at + 8].try_into().unwrap());
+    ensure!(
+        word(0) == 0 && word(8) == 0 && word(32) != 0,
+        "GPU_CYCLE_COUNT alone: frequency {}, timestamp {}, cycle count {}",
+        word(0),
+        word(8),
+        word(32)
+    );
+    for bad in [1u32 << 8, 3 << 1, DRM_PANTHOR_TIMESTAMP_GPU | 1 << 31] {
+        let mut buf = [0u8; 56];
+        buf[24..28].copy_from_slice(&bad.to_le_bytes());
+        expect_errno(
+            f.dev_query(DRM_PANTHOR_DEV_QUERY_TIMESTAMP_INFO, Some(&mut buf)),
+            Errno::EINVAL,
+            &format!("TIMESTAMP_INFO with flags {bad:#x}"),
+        )?;
+    }
+    Ok(())
+}
+
+/// A command stream's `STORE_STATE.timestamp` samples the counter that
+/// `TIMESTAMP_INFO.current_timestamp` reads: a GPU timestamp lies between
+/// two queries around the job, and two in one stream are ordered.
+pub fn store_state_timestamp_is_the_query_clock(o: &dyn Opener) -> R {
+    let f = open(o)?;
+    let ctx = Ctx::new(&*f)?;
+    let dst = Bo::new(&*f, PAGE)?;
+    map(&*f, ctx.vm, &dst, 0, DATA_VA, PAGE)?;
+    let before = f.timestamp_info().ctx("TIMESTAMP_INFO")?.current_timestamp;
+    ctx.run(&stream(|b| {
+        b.mov48(2, DATA_VA)
+            .store_state(StateKind::Timestamp, 2, 0, Async::NOW)
+            .wait(1)
+            .store_state(StateKind::Timestamp, 2, 8, Async::NOW)
+            .wait(1);
+    })?)?;
+    let after = f.timestamp_info().ctx("TIMESTAMP_INFO")?.current_timestamp;
+    let got = dst.read(0, 16)?;
+    let t0 = u64::from_le_bytes(got[..8].try_into().unwrap());
+    let t1 = u64::from_le_bytes(got[8..].try_into().unwrap());
+    ensure!(
+        before <= t0 && t0 <= t1 && t1 <= after,
+        "GPU timestamps {t0}, {t1} are not ordered between the queries around the job \
+         ({before} .. {after})"
     );
     Ok(())
 }

@@ -37,6 +37,10 @@ pub fn all() -> Vec<Case> {
             "TIMESTAMP_INFO flags select what is sampled"
         ),
         case!(
+            basics::store_state_timestamp_is_the_query_clock,
+            "STORE_STATE timestamps read the TIMESTAMP_INFO clock"
+        ),
+        case!(
             basics::bo_create_rounds_zeroes_and_maps,
             "BO_CREATE rounds and zeroes; mmap and GEM_CLOSE"
         ),

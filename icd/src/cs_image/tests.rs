@@ -52,6 +52,13 @@ impl Mem {
 }
 
 impl CsMemory for Mem {
+    // Image copies sample no counters: a STORE_STATE here is a bug.
+    fn timestamp(&mut self) -> u64 {
+        panic!("an image copy stream sampled the timestamp")
+    }
+    fn cycle_count(&mut self) -> u64 {
+        panic!("an image copy stream sampled the cycle counter")
+    }
     fn read_u32(&mut self, va: u64) -> Result<u32, MemFault> {
         let (m, i) = self.at(va, 4, false)?;
         Ok(u32::from_le_bytes(m[i..i + 4].try_into().unwrap()))

@@ -158,14 +158,23 @@ impl Ctx {
         ];
         // SAFETY: valid physical device.
         let features = unsafe { instance.get_physical_device_features(pd) };
-        let dev_exts = [ash::khr::timeline_semaphore::NAME.as_ptr()];
+        let dev_exts = [
+            ash::khr::timeline_semaphore::NAME.as_ptr(),
+            ash::khr::synchronization2::NAME.as_ptr(),
+            ash::ext::host_query_reset::NAME.as_ptr(),
+        ];
         let mut tl =
             vk::PhysicalDeviceTimelineSemaphoreFeatures::default().timeline_semaphore(true);
+        let mut sync2 =
+            vk::PhysicalDeviceSynchronization2Features::default().synchronization2(true);
+        let mut reset = vk::PhysicalDeviceHostQueryResetFeatures::default().host_query_reset(true);
         let info = vk::DeviceCreateInfo::default()
             .queue_create_infos(&queues)
             .enabled_extension_names(&dev_exts)
             .enabled_features(&features)
-            .push_next(&mut tl);
+            .push_next(&mut tl)
+            .push_next(&mut sync2)
+            .push_next(&mut reset);
         // SAFETY: valid create info.
         let device = unsafe { instance.create_device(pd, &info, None) }.expect("vkCreateDevice");
         // SAFETY: the queues were created above.

@@ -2,7 +2,7 @@
 //! counter and call stack, executing instructions fetched from GPU virtual
 //! memory through [`CsMemory`].
 
-use super::{decode, Condition, Instr, SyncUpdate, SyncWait, MAX_CALL_DEPTH, NUM_REGS};
+use super::{decode, Condition, Instr, StateKind, SyncUpdate, SyncWait, MAX_CALL_DEPTH, NUM_REGS};
 
 /// A GPU memory access the MMU refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -20,6 +20,11 @@ pub trait CsMemory {
     fn read_u64(&mut self, va: u64) -> Result<u64, MemFault>;
     /// `va` is 8-byte aligned.
     fn write_u64(&mut self, va: u64, v: u64) -> Result<(), MemFault>;
+
+    /// The GPU-wide counters `STORE_STATE` samples: the system timestamp
+    /// (GPU_CONTROL `TIMESTAMP`) and the cycle counter (`CYCLE_COUNT`).
+    fn timestamp(&mut self) -> u64;
+    fn cycle_count(&mut self) -> u64;
 
     /// Fetches the instruction word at `va` (8-byte aligned): a read like
     /// [`CsMemory::read_u64`], which it is by default. Separate so that a
@@ -492,6 +497,26 @@ impl CsState {
             Instr::SyncSet32(s) => check!(self.sync_update(mem, va, &s, false, false)),
             Instr::SyncAdd64(s) => check!(self.sync_update(mem, va, &s, true, true)),
             Instr::SyncSet64(s) => check!(self.sync_update(mem, va, &s, false, true)),
+            Instr::StoreState {
+                state,
+                addr,
+                offset,
+                ..
+            } => {
+                let a = check!(reg64(va, addr));
+                let at = self.get64(a).wrapping_add(offset as i64 as u64);
+                if at % 8 != 0 {
+                    return Err(self.fault_at(CsFault::MisalignedAccess { va, addr: at }));
+                }
+                let value = match state {
+                    StateKind::Timestamp => mem.timestamp(),
+                    StateKind::CycleCount => mem.cycle_count(),
+                    // The counters never jump, and a fault stops the
+                    // stream, so no error state outlives one.
+                    StateKind::DisjointCount | StateKind::ErrorStatus => 0,
+                };
+                check!(mem.write_u64(at, value).map_err(CsFault::Memory));
+            }
             Instr::SyncWait32(s) => return self.sync_wait_op(mem, va, &s, false),
             Instr::SyncWait64(s) => return self.sync_wait_op(mem, va, &s, true),
             Instr::Unsupported { opcode } => {

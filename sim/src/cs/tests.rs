@@ -231,7 +231,30 @@ fn vectors() -> Vec<(Instr, u64)> {
         (Instr::ErrorBarrier, w(47, 0)),
         // Opcodes outside the executed subset.
         (Instr::Unsupported { opcode: 4 }, w(4, 0)),
-        (Instr::Unsupported { opcode: 40 }, w(40, 0)),
+        (Instr::Unsupported { opcode: 41 }, w(41, 0)),
+        // STORE_STATE.timestamp [d4, #-8], wait #0x3, signal #2 (genxml v10:
+        // offset 0..15, wait mask 16..31, state 32..33, address 40..47,
+        // signal slot 48..51).
+        (
+            Instr::StoreState {
+                state: StateKind::Timestamp,
+                addr: 4,
+                offset: -8,
+                wait_mask: 3,
+                signal_slot: 2,
+            },
+            w(40, 2 << 48 | 4 << 40 | 3 << 16 | 0xfff8),
+        ),
+        (
+            Instr::StoreState {
+                state: StateKind::CycleCount,
+                addr: 2,
+                offset: 16,
+                wait_mask: 0,
+                signal_slot: 0,
+            },
+            w(40, 2 << 40 | 1 << 32 | 16),
+        ),
     ]
 }
 
@@ -422,6 +445,15 @@ fn valid_instr() -> impl Strategy<Value = Instr> {
         sync_update().prop_map(Instr::SyncSet64),
         sync_wait().prop_map(Instr::SyncWait32),
         sync_wait().prop_map(Instr::SyncWait64),
+        (0usize..4, reg(), any::<i16>(), any::<u16>(), 0u8..16).prop_map(
+            |(state, addr, offset, wait_mask, signal_slot)| Instr::StoreState {
+                state: StateKind::ALL[state],
+                addr,
+                offset,
+                wait_mask,
+                signal_slot,
+            }
+        ),
         (0usize..opcode::UNSUPPORTED.len()).prop_map(|i| Instr::Unsupported {
             opcode: opcode::UNSUPPORTED[i]
         }),
@@ -478,6 +510,8 @@ struct VecMem {
     base: u64,
     bytes: Vec<u8>,
     holes: Vec<(u64, u64)>,
+    /// The counters STORE_STATE samples: each read advances them.
+    clock: u64,
 }
 
 impl VecMem {
@@ -486,6 +520,7 @@ impl VecMem {
             base,
             bytes: vec![0; size],
             holes: Vec::new(),
+            clock: 1000,
         }
     }
 
@@ -529,6 +564,14 @@ impl VecMem {
 }
 
 impl CsMemory for VecMem {
+    fn timestamp(&mut self) -> u64 {
+        self.clock += 7;
+        self.clock
+    }
+    fn cycle_count(&mut self) -> u64 {
+        self.clock += 7;
+        self.clock * 40
+    }
     fn read_u32(&mut self, va: u64) -> Result<u32, MemFault> {
         let i = self.at(va, 4, false)?;
         Ok(u32::from_le_bytes(self.bytes[i..i + 4].try_into().unwrap()))
@@ -636,6 +679,56 @@ fn copy_loop_1mib() {
     // Done is sticky.
     assert_eq!(cs.run(&mut mem, 10), Outcome::Done);
     assert!(cs.is_done());
+}
+
+/// STORE_STATE writes each counter's 64-bit value at `d(addr) + offset`,
+/// in program order, and faults on a misaligned or unmapped target.
+#[test]
+fn store_state_samples_counters() {
+    let mut mem = VecMem::new(0, 0x40_0000);
+    let prog = build(|b| {
+        b.mov48(2, DST + 16);
+        b.store_state(StateKind::Timestamp, 2, -16, Async::NOW);
+        b.store_state(StateKind::Timestamp, 2, -8, Async::NOW);
+        b.store_state(StateKind::CycleCount, 2, 0, Async::NOW);
+        b.store_state(StateKind::DisjointCount, 2, 8, Async::NOW);
+    });
+    for i in 0..4 {
+        mem.put64(DST + 8 * i, u64::MAX);
+    }
+    let mut cs = start_at(&mut mem, CODE, &prog);
+    assert_eq!(cs.run(&mut mem, u64::MAX), Outcome::Done);
+    let (t0, t1) = (mem.get64(DST), mem.get64(DST + 8));
+    assert_eq!((t0, t1), (1007, 1014), "two samples, in order");
+    assert_eq!(mem.get64(DST + 16), 1021 * 40);
+    assert_eq!(mem.get64(DST + 24), 0, "no disjoint events");
+
+    let misaligned = build(|b| {
+        b.mov48(2, DST + 4);
+        b.store_state(StateKind::Timestamp, 2, 0, Async::NOW);
+    });
+    let mut cs = start_at(&mut mem, CODE, &misaligned);
+    assert_eq!(
+        cs.run(&mut mem, u64::MAX),
+        Outcome::Fault(CsFault::MisalignedAccess {
+            va: CODE + 8,
+            addr: DST + 4
+        })
+    );
+
+    mem.unmap(DST, 4096);
+    let unmapped = build(|b| {
+        b.mov48(2, DST);
+        b.store_state(StateKind::Timestamp, 2, 0, Async::NOW);
+    });
+    let mut cs = start_at(&mut mem, CODE, &unmapped);
+    assert_eq!(
+        cs.run(&mut mem, u64::MAX),
+        Outcome::Fault(CsFault::Memory(MemFault {
+            va: DST,
+            write: true
+        }))
+    );
 }
 
 #[test]
@@ -1342,10 +1435,16 @@ fn builder_sync_now_encodes_slot_zero() {
 // Throughput report (not a pass/fail timing test):
 // cargo test --release -p panthor-sim cs::tests::copy_throughput_report -- --ignored --nocapture
 
-/// Only the four required methods: word-by-word LOAD/STORE_MULTIPLE.
+/// Only the required methods: word-by-word LOAD/STORE_MULTIPLE.
 struct WordMem<'a>(&'a mut VecMem);
 
 impl CsMemory for WordMem<'_> {
+    fn timestamp(&mut self) -> u64 {
+        self.0.timestamp()
+    }
+    fn cycle_count(&mut self) -> u64 {
+        self.0.cycle_count()
+    }
     fn read_u32(&mut self, va: u64) -> Result<u32, MemFault> {
         self.0.read_u32(va)
     }
