@@ -14,7 +14,7 @@ use crate::entry::{lookup, Level, Scope};
 use crate::guard::{guard, guard_value, guard_void, ErrnoExt, VkError, VkResult};
 use crate::handle;
 use crate::instance::enabled_extensions;
-use crate::physical_device::{self, PhysicalDevice};
+use crate::physical_device::PhysicalDevice;
 use crate::queue::Queue;
 use crate::va::VaSpace;
 use crate::{chain, vk_bail};
@@ -29,6 +29,8 @@ pub struct Device {
     pub gpu: drm_panthor_gpu_info,
     /// `MAP_SPARSE` is available (panthor 1.9).
     pub sparse_residency: bool,
+    /// Nanoseconds per GPU timestamp tick (`timestampPeriod`).
+    pub timestamp_period: f32,
     pub api_version: u32,
     pub extensions: Vec<&'static str>,
     pub instance_extensions: Vec<&'static str>,
@@ -206,7 +208,7 @@ pub unsafe extern "system" fn create_device(
             enabled_extensions(
                 info.pp_enabled_extension_names,
                 info.enabled_extension_count,
-                physical_device::DEVICE_EXTENSIONS_ALL,
+                &pd.extensions(),
             )
         }?;
         // SAFETY: pEnabledFeatures is null or valid.
@@ -249,6 +251,7 @@ pub unsafe extern "system" fn create_device(
             va: Mutex::new(VaSpace::new(VA_START, vm.user_va_range)),
             gpu: pd.gpu,
             sparse_residency: pd.sparse_residency,
+            timestamp_period: pd.timestamp_period(),
             api_version: pd.device_version(),
             extensions,
             instance_extensions: pd.instance_extensions.clone(),

@@ -103,10 +103,12 @@ pub fn implementation(name: &str) -> vk::PFN_vkVoidFunction {
 }
 
 /// Every command implemented, by its `PFN_` type name.
+/// `PFN_x as "PFN_y" = f;` registers `f` (checked as ash's `PFN_x`) under
+/// the name `y`: for registry names ash only has under another name.
 macro_rules! implemented {
-    ($($pfn:ident = $f:path;)*) => {
+    ($($pfn:ident $(as $name:literal)? = $f:path;)*) => {
         pub static IMPLEMENTED: &[(&str, unsafe extern "system" fn())] = &[$(
-            (stringify!($pfn), {
+            (implemented!(@name $pfn $($name)?), {
                 const F: vk::$pfn = $f;
                 // SAFETY: a function pointer is stored type-erased, as
                 // vkGetInstanceProcAddr returns it; the application casts
@@ -115,11 +117,13 @@ macro_rules! implemented {
             }),
         )*];
     };
+    (@name $pfn:ident) => { stringify!($pfn) };
+    (@name $pfn:ident $name:literal) => { $name };
 }
 
 use crate::{
     buffer, command_buffer, command_pool, device, event, fence, format, image, instance, loader,
-    memory, physical_device, query, queue, semaphore,
+    memory, physical_device, query, queue, semaphore, timestamp,
 };
 
 implemented! {
@@ -152,6 +156,8 @@ implemented! {
     PFN_vkGetPhysicalDeviceExternalSemaphoreProperties = physical_device::get_external_semaphore_properties;
     PFN_vkEnumerateDeviceExtensionProperties = physical_device::enumerate_device_extension_properties;
     PFN_vkEnumerateDeviceLayerProperties = physical_device::enumerate_device_layer_properties;
+    PFN_vkGetPhysicalDeviceCalibrateableTimeDomainsKHR as "PFN_vkGetPhysicalDeviceCalibrateableTimeDomainsEXT" =
+        timestamp::get_calibrateable_time_domains;
     // Device and queues.
     PFN_vkCreateDevice = device::create_device;
     PFN_vkDestroyDevice = device::destroy_device;
@@ -250,6 +256,8 @@ implemented! {
     PFN_vkCmdCopyQueryPoolResults = query::cmd_copy_query_pool_results;
     PFN_vkCmdBeginQuery = query::cmd_begin_query;
     PFN_vkCmdEndQuery = query::cmd_end_query;
+    PFN_vkGetCalibratedTimestampsKHR as "PFN_vkGetCalibratedTimestampsEXT" =
+        timestamp::get_calibrated_timestamps;
 }
 
 #[cfg(test)]

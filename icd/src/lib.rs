@@ -56,6 +56,7 @@ pub mod queue;
 mod queue_submit;
 pub mod semaphore;
 pub mod sparse;
+pub mod timestamp;
 pub mod va;
 pub mod vk_tables;
 

@@ -36,6 +36,7 @@ pub const DEVICE_EXTENSIONS_ALL: &[&str] = &[
     "VK_KHR_maintenance4",
     "VK_KHR_synchronization2",
     "VK_KHR_timeline_semaphore",
+    "VK_EXT_calibrated_timestamps",
     "VK_EXT_host_query_reset",
     "VK_EXT_image_drm_format_modifier",
 ];
@@ -247,8 +248,24 @@ impl PhysicalDevice {
         }
     }
 
+    /// The device extensions this device offers: all we implement, less
+    /// those its kernel cannot back.
+    pub fn extensions(&self) -> Vec<&'static str> {
+        DEVICE_EXTENSIONS_ALL
+            .iter()
+            .copied()
+            .filter(|&e| e != "VK_EXT_calibrated_timestamps" || self.calibrated_timestamps())
+            .collect()
+    }
+
+    /// TIMESTAMP_INFO samples the GPU and a CPU clock together (driver 1.8
+    /// flags) and the counter's frequency is known.
+    pub fn calibrated_timestamps(&self) -> bool {
+        self.timestamp_frequency > 0 && self.drm.is_panthor_at_least(version::MINOR_TIMESTAMP_FLAGS)
+    }
+
     /// Nanoseconds per timestamp tick.
-    fn timestamp_period(&self) -> f32 {
+    pub fn timestamp_period(&self) -> f32 {
         match self.timestamp_frequency {
             0 => 1.0,
             f => (1e9 / f as f64) as f32,
@@ -630,7 +647,7 @@ pub unsafe extern "system" fn get_external_semaphore_properties(
 }
 
 pub unsafe extern "system" fn enumerate_device_extension_properties(
-    _pd: vk::PhysicalDevice,
+    pd: vk::PhysicalDevice,
     layer: *const c_char,
     count: *mut u32,
     props: *mut vk::ExtensionProperties,
@@ -642,7 +659,9 @@ pub unsafe extern "system" fn enumerate_device_extension_properties(
                 "the driver has no layers"
             );
         }
-        let all = extension_properties(DEVICE_EXTENSIONS_ALL);
+        // SAFETY: the handle is ours (valid usage).
+        let pd = unsafe { PhysicalDevice::from_handle(pd) }?;
+        let all = extension_properties(&pd.extensions());
         // SAFETY: count/props follow the two-call idiom.
         Ok(unsafe { handle::write_array(count, props, &all) })
     })

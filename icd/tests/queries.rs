@@ -373,3 +373,111 @@ fn occlusion_queries_are_refused_at_record_time() {
         c.device.destroy_query_pool(pool, None);
     }
 }
+
+fn monotonic_ns(clock: libc::clockid_t) -> u64 {
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: t is a valid timespec to write.
+    unsafe { libc::clock_gettime(clock, &mut t) };
+    t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
+}
+
+/// VK_EXT_calibrated_timestamps: the three domains, host values between
+/// host readings around the call, the device value on the same timeline
+/// (the virtual Mali's counter runs from CLOCK_MONOTONIC at 24 MHz) within
+/// the reported deviation, and a later GPU timestamp after it.
+#[test]
+fn calibrated_timestamps_line_up_with_host_clocks() {
+    let c = Ctx::new();
+    let cal_i = ash::ext::calibrated_timestamps::Instance::new(&c.entry, &c.instance);
+    let cal_d = ash::ext::calibrated_timestamps::Device::new(&c.instance, &c.device);
+    let (domains_fn, get_fn) = (
+        cal_i
+            .fp()
+            .get_physical_device_calibrateable_time_domains_ext,
+        cal_d.fp().get_calibrated_timestamps_ext,
+    );
+    let mut n = 0u32;
+    // SAFETY: two-call idiom on a valid physical device.
+    let domains = unsafe {
+        let r = domains_fn(c.pd, &mut n, std::ptr::null_mut());
+        assert_eq!(r, vk::Result::SUCCESS);
+        let mut v = vec![vk::TimeDomainEXT::DEVICE; n as usize];
+        let r = domains_fn(c.pd, &mut n, v.as_mut_ptr());
+        assert_eq!(r, vk::Result::SUCCESS);
+        v
+    };
+    assert_eq!(
+        domains,
+        [
+            vk::TimeDomainEXT::DEVICE,
+            vk::TimeDomainEXT::CLOCK_MONOTONIC,
+            vk::TimeDomainEXT::CLOCK_MONOTONIC_RAW
+        ]
+    );
+    let infos: Vec<_> = domains
+        .iter()
+        .map(|&d| vk::CalibratedTimestampInfoEXT::default().time_domain(d))
+        .collect();
+    let (mut values, mut deviation) = ([0u64; 3], 0u64);
+    let (mono0, raw0) = (
+        monotonic_ns(libc::CLOCK_MONOTONIC),
+        monotonic_ns(libc::CLOCK_MONOTONIC_RAW),
+    );
+    // SAFETY: valid device, 3 infos, room for 3 values and the deviation.
+    let r = unsafe {
+        get_fn(
+            c.device.handle(),
+            3,
+            infos.as_ptr(),
+            values.as_mut_ptr(),
+            &mut deviation,
+        )
+    };
+    let (mono1, raw1) = (
+        monotonic_ns(libc::CLOCK_MONOTONIC),
+        monotonic_ns(libc::CLOCK_MONOTONIC_RAW),
+    );
+    assert_eq!(r, vk::Result::SUCCESS);
+    let [device, mono, raw] = values;
+    assert!(
+        (mono0..=mono1).contains(&mono),
+        "{mono0} <= {mono} <= {mono1}"
+    );
+    assert!((raw0..=raw1).contains(&raw), "{raw0} <= {raw} <= {raw1}");
+    assert!(
+        deviation > 0 && deviation < 50_000_000,
+        "deviation {deviation} ns"
+    );
+    let device_ns = device as u128 * 1000 / 24;
+    let gap = (device_ns as i128 - mono as i128).unsigned_abs();
+    assert!(
+        gap <= deviation as u128,
+        "device {device_ns} ns vs monotonic {mono} ns: {gap} ns apart, deviation {deviation}"
+    );
+    // A GPU timestamp taken afterwards is later on the device timeline.
+    let pool = timestamp_pool(&c, 1);
+    c.run(|cb| {
+        // SAFETY: recording valid commands.
+        unsafe {
+            c.device.cmd_reset_query_pool(cb, pool, 0, 1);
+            c.device
+                .cmd_write_timestamp(cb, vk::PipelineStageFlags::TRANSFER, pool, 0);
+        }
+    });
+    let mut ts = [0u64; 1];
+    // SAFETY: valid handles.
+    unsafe {
+        c.device
+            .get_query_pool_results(pool, 0, &mut ts, vk::QueryResultFlags::TYPE_64)
+            .unwrap();
+        c.device.destroy_query_pool(pool, None);
+    }
+    assert!(
+        ts[0] >= device,
+        "GPU timestamp {} before the calibration {device}",
+        ts[0]
+    );
+}

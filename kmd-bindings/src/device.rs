@@ -358,6 +358,26 @@ pub trait PanthorFile: Send + Sync {
         query_object(self, DRM_PANTHOR_DEV_QUERY_TIMESTAMP_INFO)
     }
 
+    /// `DEV_QUERY(TIMESTAMP_INFO)` sampling what `flags` names
+    /// (`DRM_PANTHOR_TIMESTAMP_*`, driver 1.8; older kernels ignore it and
+    /// answer as [`PanthorFile::timestamp_info`]).
+    fn timestamp_sample(&self, flags: u32) -> Result<drm_panthor_timestamp_info> {
+        let mut value = drm_panthor_timestamp_info {
+            flags,
+            ..Default::default()
+        };
+        // SAFETY: the struct is plain integers, so any bytes the kernel
+        // writes are a valid value; the slice covers exactly it.
+        let bytes = unsafe {
+            std::slice::from_raw_parts_mut(
+                &mut value as *mut drm_panthor_timestamp_info as *mut u8,
+                std::mem::size_of::<drm_panthor_timestamp_info>(),
+            )
+        };
+        self.dev_query(DRM_PANTHOR_DEV_QUERY_TIMESTAMP_INFO, Some(bytes))?;
+        Ok(value)
+    }
+
     /// `DEV_QUERY(MMU_INFO)` (driver 1.9).
     fn mmu_info(&self) -> Result<drm_panthor_mmu_info> {
         query_object(self, DRM_PANTHOR_DEV_QUERY_MMU_INFO)

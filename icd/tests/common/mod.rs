@@ -162,6 +162,7 @@ impl Ctx {
             ash::khr::timeline_semaphore::NAME.as_ptr(),
             ash::khr::synchronization2::NAME.as_ptr(),
             ash::ext::host_query_reset::NAME.as_ptr(),
+            ash::ext::calibrated_timestamps::NAME.as_ptr(),
         ];
         let mut tl =
             vk::PhysicalDeviceTimelineSemaphoreFeatures::default().timeline_semaphore(true);
