@@ -16,6 +16,28 @@ fn timestamp_pool(c: &Ctx, count: u32) -> vk::QueryPool {
     unsafe { c.device.create_query_pool(&info, None) }.expect("vkCreateQueryPool")
 }
 
+/// Runs a command buffer that takes one timestamp; returns it.
+fn one_gpu_timestamp(c: &Ctx) -> u64 {
+    let pool = timestamp_pool(c, 1);
+    c.run(|cb| {
+        // SAFETY: recording valid commands.
+        unsafe {
+            c.device.cmd_reset_query_pool(cb, pool, 0, 1);
+            c.device
+                .cmd_write_timestamp(cb, vk::PipelineStageFlags::ALL_COMMANDS, pool, 0);
+        }
+    });
+    let mut ts = [0u64; 1];
+    // SAFETY: valid handles; the command buffer has completed.
+    unsafe {
+        c.device
+            .get_query_pool_results(pool, 0, &mut ts, vk::QueryResultFlags::TYPE_64)
+            .expect("the timestamp is available");
+        c.device.destroy_query_pool(pool, None);
+    }
+    ts[0]
+}
+
 fn u64s(bytes: &[u8]) -> Vec<u64> {
     bytes
         .chunks_exact(8)
@@ -98,40 +120,12 @@ fn timestamps_bracket_gpu_work() {
 #[test]
 fn timestamps_follow_the_kernels_counter() {
     let c = Ctx::new();
-    let pool = timestamp_pool(&c, 1);
     // The device's counter ticks at 24 MHz from CLOCK_MONOTONIC zero.
-    let now = || {
-        let mut t = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: t is a valid timespec to write.
-        unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut t) };
-        (t.tv_sec as u128 * 1_000_000_000 + t.tv_nsec as u128) * 24 / 1000
-    };
-    let before = now() as u64;
-    c.run(|cb| {
-        // SAFETY: recording valid commands.
-        unsafe {
-            c.device.cmd_reset_query_pool(cb, pool, 0, 1);
-            c.device
-                .cmd_write_timestamp(cb, vk::PipelineStageFlags::ALL_COMMANDS, pool, 0);
-        }
-    });
-    let after = now() as u64;
-    let mut ts = [0u64; 1];
-    // SAFETY: valid handles.
-    unsafe {
-        c.device
-            .get_query_pool_results(pool, 0, &mut ts, vk::QueryResultFlags::TYPE_64)
-            .unwrap();
-        c.device.destroy_query_pool(pool, None);
-    }
-    assert!(
-        before <= ts[0] && ts[0] <= after,
-        "{before} <= {} <= {after}",
-        ts[0]
-    );
+    let now = || (monotonic_ns(libc::CLOCK_MONOTONIC) as u128 * 24 / 1000) as u64;
+    let before = now();
+    let ts = one_gpu_timestamp(&c);
+    let after = now();
+    assert!(before <= ts && ts <= after, "{before} <= {ts} <= {after}");
 }
 
 /// vkCmdCopyQueryPoolResults: 64- and 32-bit results with availability;
@@ -458,26 +452,9 @@ fn calibrated_timestamps_line_up_with_host_clocks() {
         "device {device_ns} ns vs monotonic {mono} ns: {gap} ns apart, deviation {deviation}"
     );
     // A GPU timestamp taken afterwards is later on the device timeline.
-    let pool = timestamp_pool(&c, 1);
-    c.run(|cb| {
-        // SAFETY: recording valid commands.
-        unsafe {
-            c.device.cmd_reset_query_pool(cb, pool, 0, 1);
-            c.device
-                .cmd_write_timestamp(cb, vk::PipelineStageFlags::TRANSFER, pool, 0);
-        }
-    });
-    let mut ts = [0u64; 1];
-    // SAFETY: valid handles.
-    unsafe {
-        c.device
-            .get_query_pool_results(pool, 0, &mut ts, vk::QueryResultFlags::TYPE_64)
-            .unwrap();
-        c.device.destroy_query_pool(pool, None);
-    }
+    let ts = one_gpu_timestamp(&c);
     assert!(
-        ts[0] >= device,
-        "GPU timestamp {} before the calibration {device}",
-        ts[0]
+        ts >= device,
+        "GPU timestamp {ts} before the calibration {device}"
     );
 }
