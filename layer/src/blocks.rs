@@ -6,6 +6,7 @@
 //! in a hash map.
 
 use rustc_hash::FxHashMap as Map;
+
 use crate::tracker::{Binding, BlockKey};
 
 /// Opaque ranges up to this many blocks are stored flat (4 GiB in 64 KiB

@@ -19,6 +19,7 @@
 use std::collections::hash_map::Entry;
 
 use rustc_hash::FxHashMap as Map;
+
 use crate::tracker::BlockKey;
 
 /// One block bound on the memory.

@@ -24,8 +24,9 @@ use std::time::Duration;
 
 use ash::vk;
 
-use crate::blocks::Blocks;
 use rustc_hash::FxHashMap as Map;
+
+use crate::blocks::Blocks;
 use crate::memory::{Memory, Owner};
 
 /// Per resource, how many per-call entries the history keeps.
