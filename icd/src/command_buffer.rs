@@ -191,9 +191,10 @@ fn unaligned(e: Unaligned) -> VkError {
 macro_rules! cb {
     ($h:expr) => {
         // SAFETY: the handle is a command buffer of ours (valid usage).
-        unsafe { CommandBuffer::from_handle($h) }?
+        unsafe { $crate::command_buffer::CommandBuffer::from_handle($h) }?
     };
 }
+pub(crate) use cb;
 
 fn buffer<'a>(h: vk::Buffer) -> VkResult<&'a Buffer> {
     // SAFETY: buffers named by commands are ours (valid usage).

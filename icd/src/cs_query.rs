@@ -12,7 +12,7 @@
 use mali_csf::{Async, Condition, CsBuilder, StateKind, SyncScope};
 
 use crate::cs_transfer;
-use crate::query::{AVAILABLE, SLOT};
+use crate::query::{ResultFlags, AVAILABLE, SLOT};
 
 const SLOT_ADDR: u8 = 0;
 const DST: u8 = 2;
@@ -44,28 +44,15 @@ pub fn write_timestamp(b: &mut CsBuilder, va: u64, after_prior_work: bool) {
         .sync_set32(AVAIL_ADDR, CONST, SyncScope::System, false, Async::NOW);
 }
 
-/// How `vkCmdCopyQueryPoolResults` writes each query.
-pub struct CopyResults {
-    /// 64-bit values (`VK_QUERY_RESULT_64_BIT`), else the low 32 bits.
-    pub wide: bool,
-    /// Append the availability value after the result.
-    pub with_availability: bool,
-    /// Stall until the query is available.
-    pub wait: bool,
-    /// Write unavailable results too (there are no intermediate values:
-    /// the slot's 0).
-    pub partial: bool,
-}
-
 /// Copies the slot at `va` to `dst` as `how` says.
-pub fn copy_result(b: &mut CsBuilder, va: u64, dst: u64, how: &CopyResults) {
+pub fn copy_result(b: &mut CsBuilder, va: u64, dst: u64, how: &ResultFlags) {
     if how.wait {
         b.mov48(AVAIL_ADDR, va + AVAILABLE)
             .mov32(CONST, 0)
             .sync_wait32(Condition::Greater, AVAIL_ADDR, CONST, false);
     }
     let words: u16 = if how.wide { 0b11 } else { 0b1 };
-    let word_bytes: i16 = if how.wide { 8 } else { 4 };
+    let word_bytes = how.word() as i16;
     b.mov48(SLOT_ADDR, va)
         .mov48(DST, dst)
         .load_multiple(DATA, 0b111, SLOT_ADDR, 0)

@@ -21,8 +21,8 @@ use std::time::Duration;
 
 use ash::vk;
 
-use crate::command_buffer::CommandBuffer;
-use crate::cs_query::{self, CopyResults};
+use crate::command_buffer::cb;
+use crate::cs_query;
 use crate::device::{Device, DeviceRef};
 use crate::guard::{guard, guard_void, VkError, VkResult};
 use crate::memory::Memory;
@@ -32,6 +32,47 @@ use crate::{handle, vk_bail};
 pub const SLOT: u64 = 16;
 /// Offset of the availability word in a slot.
 pub const AVAILABLE: u64 = 8;
+
+/// What `VkQueryResultFlags` ask of a host read or a GPU copy.
+pub struct ResultFlags {
+    /// 64-bit values (`VK_QUERY_RESULT_64_BIT`), else the low 32 bits.
+    pub wide: bool,
+    /// Append the availability value after the result.
+    pub with_availability: bool,
+    /// Wait until the query is available.
+    pub wait: bool,
+    /// Write unavailable results too (there are no intermediate values:
+    /// the slot's 0).
+    pub partial: bool,
+}
+
+impl ResultFlags {
+    pub fn new(flags: vk::QueryResultFlags) -> ResultFlags {
+        ResultFlags {
+            wide: flags.contains(vk::QueryResultFlags::TYPE_64),
+            with_availability: flags.contains(vk::QueryResultFlags::WITH_AVAILABILITY),
+            wait: flags.contains(vk::QueryResultFlags::WAIT),
+            partial: flags.contains(vk::QueryResultFlags::PARTIAL),
+        }
+    }
+
+    /// Bytes of one value (result or availability).
+    pub fn word(&self) -> u64 {
+        if self.wide {
+            8
+        } else {
+            4
+        }
+    }
+
+    /// Bytes `count` queries `stride` apart cover.
+    pub fn span(&self, count: u32, stride: u64) -> u64 {
+        match count {
+            0 => 0,
+            n => (n as u64 - 1) * stride + self.word() * (1 + self.with_availability as u64),
+        }
+    }
+}
 
 pub struct QueryPool {
     pub ty: vk::QueryType,
@@ -187,38 +228,31 @@ pub unsafe extern "system" fn get_query_pool_results(
         // SAFETY: the device and pool are ours.
         let (dev, pool) = unsafe { (Device::from_handle(device)?, QueryPool::from_handle(pool)?) };
         pool.check_range(first, count, "vkGetQueryPoolResults")?;
-        let wide = flags.contains(vk::QueryResultFlags::TYPE_64);
-        let word = if wide { 8 } else { 4 };
-        let with_avail = flags.contains(vk::QueryResultFlags::WITH_AVAILABILITY);
-        let per_query = word * (1 + with_avail as u64);
+        let how = ResultFlags::new(flags);
+        let word = how.word();
         if count > 0 && (stride % word != 0 || (data as usize) % word as usize != 0) {
             vk_bail!(
                 vk::Result::ERROR_UNKNOWN,
                 "pData and stride must be multiples of {word} bytes"
             );
         }
-        let needed = match count {
-            0 => 0,
-            n => (n as u64 - 1) * stride + per_query,
-        };
+        let needed = how.span(count, stride);
         if needed > data_size as u64 {
             vk_bail!(
                 vk::Result::ERROR_UNKNOWN,
                 "dataSize {data_size} is less than the {needed} bytes {count} queries need"
             );
         }
-        let wait = flags.contains(vk::QueryResultFlags::WAIT);
-        let partial = flags.contains(vk::QueryResultFlags::PARTIAL);
         let mut result = vk::Result::SUCCESS;
         for i in 0..count {
-            let got = pool.read(dev, first + i, wait)?;
+            let got = pool.read(dev, first + i, how.wait)?;
             let at = (i as u64 * stride) as usize;
             let put = |off: usize, v: u64| {
                 // SAFETY: at + off + word <= needed <= dataSize bytes of
                 // pData, aligned to `word` (both checked above).
                 unsafe {
                     let p = (data as *mut u8).add(at + off);
-                    if wide {
+                    if how.wide {
                         (p as *mut u64).write(v);
                     } else {
                         // 32-bit results keep the low word (they wrap).
@@ -229,13 +263,13 @@ pub unsafe extern "system" fn get_query_pool_results(
             match got {
                 Some(v) => put(0, v),
                 // No intermediate results exist: a partial one is 0.
-                None if partial => put(0, 0),
+                None if how.partial => put(0, 0),
                 None => {}
             }
             if got.is_none() {
                 result = vk::Result::NOT_READY;
             }
-            if with_avail {
+            if how.with_availability {
                 put(word as usize, got.is_some() as u64);
             }
         }
@@ -246,13 +280,6 @@ pub unsafe extern "system" fn get_query_pool_results(
 fn pool_of<'a>(h: vk::QueryPool) -> VkResult<&'a QueryPool> {
     // SAFETY: pools named by commands are ours (valid usage).
     unsafe { QueryPool::from_handle(h) }
-}
-
-macro_rules! cb {
-    ($h:expr) => {
-        // SAFETY: the handle is a command buffer of ours (valid usage).
-        unsafe { CommandBuffer::from_handle($h) }?
-    };
 }
 
 pub unsafe extern "system" fn cmd_reset_query_pool(
@@ -351,28 +378,18 @@ pub unsafe extern "system" fn cmd_copy_query_pool_results(
             pool.check_range(first, count, what)?;
             // SAFETY: buffers named by commands are ours (valid usage).
             let buf = unsafe { crate::buffer::Buffer::from_handle(dst) }?;
-            let copy = CopyResults {
-                wide: flags.contains(vk::QueryResultFlags::TYPE_64),
-                with_availability: flags.contains(vk::QueryResultFlags::WITH_AVAILABILITY),
-                wait: flags.contains(vk::QueryResultFlags::WAIT),
-                partial: flags.contains(vk::QueryResultFlags::PARTIAL),
-            };
-            let word = if copy.wide { 8 } else { 4 };
-            let per_query = word * (1 + copy.with_availability as u64);
-            let span = match count {
-                0 => 0,
-                n => (n as u64 - 1) * stride + per_query,
-            };
+            let how = ResultFlags::new(flags);
+            let word = how.word();
             if dst_offset % word != 0 || (count > 1 && stride % word != 0) {
                 vk_bail!(
                     vk::Result::ERROR_UNKNOWN,
                     "{what}: dstOffset {dst_offset} and stride {stride} must be multiples of {word}"
                 );
             }
-            buf.check_range(dst_offset, span, what)?;
+            buf.check_range(dst_offset, how.span(count, stride), what)?;
             let base = buf.address(dst_offset)?;
             for i in 0..count {
-                cs_query::copy_result(cs, pool.slot_va(first + i), base + i as u64 * stride, &copy);
+                cs_query::copy_result(cs, pool.slot_va(first + i), base + i as u64 * stride, &how);
             }
             Ok(())
         })

@@ -9,6 +9,7 @@
 //! deviation grows to cover the whole call.
 
 use ash::vk;
+use panthor_uapi::device::clock_ns;
 use panthor_uapi::uapi::*;
 
 use crate::backend::File;
@@ -25,13 +26,7 @@ const DOMAINS: [vk::TimeDomainEXT; 3] = [
 ];
 
 fn host_ns(clock: libc::clockid_t) -> u64 {
-    let mut t = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes one timespec to a pointer we own.
-    unsafe { libc::clock_gettime(clock, &mut t) };
-    t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
+    clock_ns(clock).max(0) as u64
 }
 
 /// The sampled values, one per asked domain, and the maximum deviation

@@ -69,12 +69,17 @@ pub type AbsTimeoutNs = i64;
 /// `CLOCK_MONOTONIC` now, in nanoseconds: the clock [`AbsTimeoutNs`]
 /// deadlines are measured on.
 pub fn monotonic_ns() -> AbsTimeoutNs {
+    clock_ns(libc::CLOCK_MONOTONIC)
+}
+
+/// `clock` (a `CLOCK_*` id) now, in nanoseconds.
+pub fn clock_ns(clock: libc::clockid_t) -> i64 {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
     };
     // SAFETY: clock_gettime writes one timespec to a pointer we own.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    unsafe { libc::clock_gettime(clock, &mut ts) };
     ts.tv_sec * 1_000_000_000 + ts.tv_nsec
 }
 
@@ -362,20 +367,11 @@ pub trait PanthorFile: Send + Sync {
     /// (`DRM_PANTHOR_TIMESTAMP_*`, driver 1.8; older kernels ignore it and
     /// answer as [`PanthorFile::timestamp_info`]).
     fn timestamp_sample(&self, flags: u32) -> Result<drm_panthor_timestamp_info> {
-        let mut value = drm_panthor_timestamp_info {
+        let asked = drm_panthor_timestamp_info {
             flags,
             ..Default::default()
         };
-        // SAFETY: the struct is plain integers, so any bytes the kernel
-        // writes are a valid value; the slice covers exactly it.
-        let bytes = unsafe {
-            std::slice::from_raw_parts_mut(
-                &mut value as *mut drm_panthor_timestamp_info as *mut u8,
-                std::mem::size_of::<drm_panthor_timestamp_info>(),
-            )
-        };
-        self.dev_query(DRM_PANTHOR_DEV_QUERY_TIMESTAMP_INFO, Some(bytes))?;
-        Ok(value)
+        query_object_from(self, DRM_PANTHOR_DEV_QUERY_TIMESTAMP_INFO, asked)
     }
 
     /// `DEV_QUERY(MMU_INFO)` (driver 1.9).
@@ -403,7 +399,16 @@ unsafe impl QueryObject for drm_panthor_mmu_info {}
 
 /// Runs a DEV_QUERY into a `T` (fields the kernel does not know stay zero).
 pub fn query_object<T: QueryObject, F: PanthorFile + ?Sized>(file: &F, ty: u32) -> Result<T> {
-    let mut value = T::default();
+    query_object_from(file, ty, T::default())
+}
+
+/// Runs a DEV_QUERY into `value`, whose input fields (TIMESTAMP_INFO's
+/// `flags`) the caller has set.
+pub fn query_object_from<T: QueryObject, F: PanthorFile + ?Sized>(
+    file: &F,
+    ty: u32,
+    mut value: T,
+) -> Result<T> {
     // SAFETY: T is plain integers (QueryObject), so any bytes written are a
     // valid T; the slice covers exactly the value and lives no longer.
     let bytes = unsafe {

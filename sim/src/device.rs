@@ -18,7 +18,6 @@ use crate::mmu::{Access, Fault, Mmu, AS_COUNT};
 /// Physical memory the virtual Mali has by default (sparse in host RAM).
 pub const DEFAULT_MEMORY: u64 = 16 << 30;
 
-/// The simulated GPU.
 /// The shader core clock the cycle counter assumes (Mali-G610 MC4 on
 /// RK3588 runs at up to 1 GHz).
 pub const NOMINAL_CLOCK_HZ: u64 = 1_000_000_000;
@@ -29,6 +28,7 @@ fn ticks_at(hz: u64) -> u64 {
     (ns * hz as u128 / 1_000_000_000) as u64
 }
 
+/// The simulated GPU.
 pub struct VirtualMali {
     pub mem: PhysMem,
     pub mmu: Mmu,

@@ -65,13 +65,7 @@ impl Waiter for HostWaiter {
     }
 
     fn now_raw_ns(&self) -> i64 {
-        let mut ts = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: clock_gettime writes one timespec to a pointer we own.
-        unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_RAW, &mut ts) };
-        ts.tv_sec * 1_000_000_000 + ts.tv_nsec
+        panthor_uapi::device::clock_ns(libc::CLOCK_MONOTONIC_RAW)
     }
 
     fn generation(&self) -> u64 {
