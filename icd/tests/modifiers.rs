@@ -43,6 +43,7 @@ impl Dev {
         let info = vk::DeviceCreateInfo::default()
             .queue_create_infos(&queues)
             .enabled_extension_names(&exts);
+        let loader = loader_lock();
         // SAFETY: valid create info; the queue and pool belong to the device.
         let (device, queue, pool) = unsafe {
             let device = c
@@ -59,6 +60,7 @@ impl Dev {
             (device, queue, pool)
         };
         let drm = ash::ext::image_drm_format_modifier::Device::new(&c.instance, &device);
+        drop(loader);
         Dev {
             c,
             device,
@@ -224,6 +226,7 @@ impl Dev {
 
 impl Drop for Dev {
     fn drop(&mut self) {
+        let _loader = loader_lock();
         // SAFETY: teardown of what Dev made, device idle first.
         unsafe {
             let _ = self.device.device_wait_idle();

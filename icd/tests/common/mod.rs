@@ -8,7 +8,7 @@
 use std::ffi::{c_void, CStr};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use ash::vk;
 
@@ -73,6 +73,17 @@ pub fn use_our_icd() {
 
 pub static VALIDATION_ERRORS: AtomicUsize = AtomicUsize::new(0);
 
+/// Held while instances and devices are made or destroyed. When the ICD
+/// returns NULL for a device command (the core commands it does not
+/// implement yet, e.g. vkCmdDraw), the loader (1.3.239) looks the name up
+/// again by walking its list of instances without its lock, so a test
+/// creating a device can read an instance another test is destroying.
+static LOADER: Mutex<()> = Mutex::new(());
+
+pub fn loader_lock() -> MutexGuard<'static, ()> {
+    LOADER.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 unsafe extern "system" fn count_errors(
     severity: vk::DebugUtilsMessageSeverityFlagsEXT,
     _ty: vk::DebugUtilsMessageTypeFlagsEXT,
@@ -112,6 +123,7 @@ impl Ctx {
     /// With `VK_LAYER_KHRONOS_validation` and a messenger that counts errors.
     pub fn with_validation(validation: bool) -> Ctx {
         use_our_icd();
+        let _loader = loader_lock();
         // SAFETY: loading the system loader.
         let entry = unsafe { ash::Entry::load() }.expect("libvulkan.so.1");
         let app = vk::ApplicationInfo::default().api_version(vk::API_VERSION_1_1);
@@ -388,6 +400,7 @@ impl Ctx {
 
 impl Drop for Ctx {
     fn drop(&mut self) {
+        let _loader = loader_lock();
         // SAFETY: teardown in reverse order of creation, device idle first.
         unsafe {
             let _ = self.device.device_wait_idle();
