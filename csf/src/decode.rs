@@ -4,8 +4,8 @@
 use std::fmt;
 
 use super::{
-    opcode as op, Condition, FlushMode, Instr, OtherFlushMode, StateKind, SyncScope, SyncUpdate,
-    SyncWait,
+    opcode as op, Condition, FlushMode, Instr, OtherFlushMode, ResourceSelect, StateKind,
+    SyncScope, SyncUpdate, SyncWait, TaskAxis,
 };
 
 #[inline(always)]
@@ -19,6 +19,15 @@ fn scope(v: u64) -> Option<SyncScope> {
         0 => Some(SyncScope::System),
         2 => Some(SyncScope::Csg),
         _ => None,
+    }
+}
+
+fn selects(w: u64) -> ResourceSelect {
+    ResourceSelect {
+        srt: bits(w, 40, 2) as u8,
+        spd: bits(w, 42, 2) as u8,
+        tsd: bits(w, 44, 2) as u8,
+        fau: bits(w, 46, 2) as u8,
     }
 }
 
@@ -138,6 +147,20 @@ pub fn decode(word: u64) -> Instr {
                 _ => Instr::Invalid,
             }
         }
+        op::RUN_COMPUTE => match TaskAxis::ALL.get(bits(w, 14, 2) as usize) {
+            Some(&task_axis) => Instr::RunCompute {
+                task_increment: bits(w, 0, 14) as u16,
+                task_axis,
+                progress_inc: bits(w, 32, 1) != 0,
+                select: selects(w),
+            },
+            None => Instr::Invalid,
+        },
+        op::RUN_COMPUTE_INDIRECT => Instr::RunComputeIndirect {
+            workgroups_per_task: bits(w, 0, 16) as u16,
+            progress_inc: bits(w, 32, 1) != 0,
+            select: selects(w),
+        },
         op::STORE_STATE => Instr::StoreState {
             // A 2-bit field: every value names a state.
             state: StateKind::ALL[bits(w, 32, 2) as usize],
@@ -153,8 +176,7 @@ pub fn decode(word: u64) -> Instr {
         op::SYNC_WAIT32 => sync_wait(w).map_or(Instr::Invalid, Instr::SyncWait32),
         op::SYNC_WAIT64 => sync_wait(w).map_or(Instr::Invalid, Instr::SyncWait64),
         op::ERROR_BARRIER => Instr::ErrorBarrier,
-        o @ (op::RUN_COMPUTE
-        | op::RUN_TILING
+        o @ (op::RUN_TILING
         | op::RUN_IDVS
         | op::RUN_FRAGMENT
         | op::RUN_FULLSCREEN
@@ -168,7 +190,6 @@ pub fn decode(word: u64) -> Instr {
         | op::PROT_REGION
         | op::PROGRESS_STORE
         | op::PROGRESS_LOAD
-        | op::RUN_COMPUTE_INDIRECT
         | op::HEAP_SET
         | op::HEAP_OPERATION
         | op::TRACE_POINT) => Instr::Unsupported { opcode: o },
@@ -199,6 +220,8 @@ pub fn defined_bits(instr: &Instr) -> u64 {
         }
         Instr::SyncWait32(_) | Instr::SyncWait64(_) => OPC | 0xffff << 32 | 0xf << 28 | 0x1,
         Instr::StoreState { .. } => OPC | 0xf << 48 | 0xff << 40 | 0x3 << 32 | 0xffff_ffff,
+        Instr::RunCompute { .. } => OPC | 0xff << 40 | 1 << 32 | 0xffff,
+        Instr::RunComputeIndirect { .. } => OPC | 0xff << 40 | 1 << 32 | 0xffff,
         Instr::Invalid => 0,
     }
 }
@@ -345,6 +368,34 @@ impl fmt::Display for Instr {
                 f,
                 "STORE_STATE.{} [d{addr}, #{offset}], #{wait_mask:#x}, #{signal_slot}",
                 state.mnemonic()
+            ),
+            Instr::RunCompute {
+                task_increment,
+                task_axis,
+                progress_inc,
+                select: s,
+            } => write!(
+                f,
+                "RUN_COMPUTE{}.{}_axis.srt{}.spd{}.tsd{}.fau{} #{task_increment}",
+                if *progress_inc { ".progress_inc" } else { "" },
+                ["x", "y", "z"][*task_axis as usize],
+                s.srt,
+                s.spd,
+                s.tsd,
+                s.fau
+            ),
+            Instr::RunComputeIndirect {
+                workgroups_per_task,
+                progress_inc,
+                select: s,
+            } => write!(
+                f,
+                "RUN_COMPUTE_INDIRECT{}.srt{}.spd{}.tsd{}.fau{} #{workgroups_per_task}",
+                if *progress_inc { ".progress_inc" } else { "" },
+                s.srt,
+                s.spd,
+                s.tsd,
+                s.fau
             ),
             Instr::ErrorBarrier => f.write_str("ERROR_BARRIER"),
             Instr::Unsupported { opcode } => write!(f, "UNSUPPORTED_{opcode}"),

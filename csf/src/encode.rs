@@ -4,8 +4,8 @@
 //! structs; the opcode is bits 56..63 of every instruction.
 
 use super::{
-    opcode as op, Condition, FlushMode, Instr, OtherFlushMode, StateKind, SyncScope, SyncUpdate,
-    SyncWait, NUM_REGS,
+    opcode as op, Condition, FlushMode, Instr, OtherFlushMode, ResourceSelect, StateKind,
+    SyncScope, SyncUpdate, SyncWait, TaskAxis, NUM_REGS,
 };
 
 /// `value` truncated to `width` bits and shifted to `start`.
@@ -31,6 +31,13 @@ fn sync_update(o: u8, s: &SyncUpdate) -> u64 {
         | field(s.wait_mask as u64, 16, 16)
         | field(s.scope as u64, 1, 2)
         | field(s.error_propagate as u64, 0, 1)
+}
+
+fn selects(s: &ResourceSelect) -> u64 {
+    field(s.fau as u64, 46, 2)
+        | field(s.tsd as u64, 44, 2)
+        | field(s.spd as u64, 42, 2)
+        | field(s.srt as u64, 40, 2)
 }
 
 fn sync_wait(o: u8, s: &SyncWait) -> u64 {
@@ -126,6 +133,28 @@ pub fn encode(instr: &Instr) -> u64 {
         Instr::SyncSet64(ref s) => sync_update(op::SYNC_SET64, s),
         Instr::SyncWait32(ref s) => sync_wait(op::SYNC_WAIT32, s),
         Instr::SyncWait64(ref s) => sync_wait(op::SYNC_WAIT64, s),
+        Instr::RunCompute {
+            task_increment,
+            task_axis,
+            progress_inc,
+            select,
+        } => {
+            opc(op::RUN_COMPUTE)
+                | selects(&select)
+                | field(progress_inc as u64, 32, 1)
+                | field(task_axis as u64, 14, 2)
+                | field(task_increment as u64, 0, 14)
+        }
+        Instr::RunComputeIndirect {
+            workgroups_per_task,
+            progress_inc,
+            select,
+        } => {
+            opc(op::RUN_COMPUTE_INDIRECT)
+                | selects(&select)
+                | field(progress_inc as u64, 32, 1)
+                | field(workgroups_per_task as u64, 0, 16)
+        }
         Instr::StoreState {
             state,
             addr,
@@ -667,6 +696,23 @@ impl CsBuilder {
             flush_id,
             wait_mask: a.wait_mask,
             signal_slot: a.signal_slot,
+        })
+    }
+
+    /// `RUN_COMPUTE`: runs the compute job described by the staging
+    /// registers (`compute_sr`, register pairs picked by `select`), cut into
+    /// tasks of `task_increment` workgroups along `task_axis`.
+    pub fn run_compute(
+        &mut self,
+        task_increment: u16,
+        task_axis: TaskAxis,
+        select: ResourceSelect,
+    ) -> &mut Self {
+        self.push(Instr::RunCompute {
+            task_increment,
+            task_axis,
+            progress_inc: false,
+            select,
         })
     }
 

@@ -1,7 +1,8 @@
 //! The CSF command-stream (CS) instruction set of Mali CSF v10 GPUs
 //! (Mali-G310/G510/G610/G710): typed instructions ([`Instr`]), an encoder and
 //! a stream builder ([`encode`], [`CsBuilder`]), and a decoder with a
-//! disassembler ([`decode`]).
+//! disassembler ([`decode`]); and the memory descriptors compute jobs read
+//! ([`desc`]: resource tables, buffers, textures, samplers, shader programs).
 //!
 //! The ICD builds command streams with it; the virtual Mali (`panthor-sim`)
 //! decodes and executes them. Nothing here knows which of the two is at hand.
@@ -17,10 +18,13 @@
 //! the pair `rN` (low word) and `rN+1` (high word); `N` must be even.
 
 mod decode;
+pub mod desc;
 mod encode;
 
 pub use decode::{decode, defined_bits};
 pub use encode::{encode, Async, BuildError, CsBuilder, Label};
+
+pub use desc::DESCRIPTOR_SIZE;
 
 /// Number of 32-bit registers in a v10 CS register file (Mesa's CSF decoder:
 /// "v10 has 96 registers. v12+ have 128").
@@ -81,8 +85,7 @@ pub mod opcode {
     /// Opcodes genxml v10 names whose operands this crate does not model yet
     /// (the virtual Mali does not execute them): they decode
     /// as [`Instr::Unsupported`].
-    pub const UNSUPPORTED: [u8; 19] = [
-        RUN_COMPUTE,
+    pub const UNSUPPORTED: [u8; 17] = [
         RUN_TILING,
         RUN_IDVS,
         RUN_FRAGMENT,
@@ -97,7 +100,6 @@ pub mod opcode {
         PROT_REGION,
         PROGRESS_STORE,
         PROGRESS_LOAD,
-        RUN_COMPUTE_INDIRECT,
         HEAP_SET,
         HEAP_OPERATION,
         TRACE_POINT,
@@ -246,6 +248,52 @@ impl StateKind {
     }
 }
 
+/// genxml enum `Task Axis`: the axis along which `RUN_COMPUTE` cuts a
+/// job into tasks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TaskAxis {
+    X = 0,
+    Y = 1,
+    Z = 2,
+}
+
+impl TaskAxis {
+    pub const ALL: [TaskAxis; 3] = [TaskAxis::X, TaskAxis::Y, TaskAxis::Z];
+}
+
+/// Which of the four register pairs of each kind a compute job takes its
+/// descriptors from (genxml `SRT/SPD/TSD/FAU select`, 2 bits each): the
+/// resource table in `d(0 + 2*srt)`, push constants in `d(8 + 2*fau)`,
+/// the shader program in `d(16 + 2*spd)`, local storage in `d(24 + 2*tsd)`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct ResourceSelect {
+    pub srt: u8,
+    pub fau: u8,
+    pub spd: u8,
+    pub tsd: u8,
+}
+
+/// The compute staging registers `RUN_COMPUTE` reads (genxml v10
+/// `COMPUTE SR`; Mesa's CSF decoder reads the same ones).
+pub mod compute_sr {
+    /// `dN`: resource table address | entry count in bits 0..5.
+    pub const SRT: u8 = 0;
+    /// `dN`: push-constant (FAU) buffer address in bits 0..47, count of
+    /// 64-bit words in bits 56..63.
+    pub const FAU: u8 = 8;
+    /// `dN`: the `Shader Program` descriptor.
+    pub const SPD: u8 = 16;
+    /// `dN`: the `Local Storage` descriptor.
+    pub const TSD: u8 = 24;
+    pub const GLOBAL_ATTRIBUTE_OFFSET: u8 = 32;
+    /// Packed `Compute size workgroup` (see `desc::WorkgroupSize`).
+    pub const WG_SIZE: u8 = 33;
+    /// `r34..r36`: added to the global invocation ID only.
+    pub const JOB_OFFSET: u8 = 34;
+    /// `r37..r39`: workgroups along X, Y, Z.
+    pub const JOB_SIZE: u8 = 37;
+}
+
 /// Operands of `SYNC_ADD32/64` and `SYNC_SET32/64` (identical layouts).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct SyncUpdate {
@@ -368,6 +416,24 @@ pub enum Instr {
         offset: i16,
         wait_mask: u16,
         signal_slot: u8,
+    },
+    /// `RUN_COMPUTE`: task increment 0..13, task axis 14..15, progress
+    /// increment bit 32, SRT/SPD/TSD/FAU selects at 40/42/44/46 (2 bits
+    /// each). Runs the compute job the staging registers describe
+    /// ([`compute_sr`]).
+    RunCompute {
+        task_increment: u16,
+        task_axis: TaskAxis,
+        progress_inc: bool,
+        select: ResourceSelect,
+    },
+    /// `RUN_COMPUTE_INDIRECT`: workgroups per task 0..15, progress increment
+    /// bit 32, selects as `RunCompute`. The job size must already be in
+    /// `r37..r39` (the stream loads it from the indirect buffer).
+    RunComputeIndirect {
+        workgroups_per_task: u16,
+        progress_inc: bool,
+        select: ResourceSelect,
     },
     /// `ERROR_BARRIER`: no operands. The panthor kernel ends every job in its
     /// ring buffer with one; with no error state to clear it is a no-op here.

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use panthor_kmd::hw::{CsFatal, CsRing, CsSlot, CsStatus, CsfInterface};
 
-use crate::cs::{CsFault, CsState, Outcome};
+use crate::cs::{ComputeFault, CsFault, CsState, Outcome};
 use crate::device::VirtualMali;
 use crate::gpu_as::GpuAs;
 use crate::mmu::Fault;
@@ -31,6 +31,8 @@ pub mod exception {
     pub const CS_INSTR_INVALID: u8 = 0x49;
     pub const CS_CALL_STACK_OVERFLOW: u8 = 0x4a;
     pub const INSTR_INVALID_PC: u8 = 0x50;
+    pub const INSTR_INVALID_ENC: u8 = 0x51;
+    pub const INSTR_BARRIER_FAULT: u8 = 0x55;
     pub const DATA_INVALID_FAULT: u8 = 0x58;
 }
 
@@ -286,6 +288,14 @@ fn fatal_of(gpu: &VirtualMali, as_nr: u32, f: CsFault) -> CsFatal {
             (DATA_INVALID_FAULT, addr)
         }
         CsFault::BranchOutOfRange { target, .. } => (INSTR_INVALID_PC, target),
+        CsFault::Compute { va, fault } => match fault {
+            ComputeFault::NoShaderCores => (CS_INSTR_INVALID, va),
+            ComputeFault::InvalidProgram { va } => (INSTR_INVALID_ENC, va),
+            ComputeFault::InvalidDescriptor { va } | ComputeFault::ShaderError { va } => {
+                (DATA_INVALID_FAULT, va)
+            }
+            ComputeFault::Cancelled => (INSTR_BARRIER_FAULT, va),
+        },
     };
     CsFatal {
         exception_type,

@@ -2,7 +2,10 @@
 //! counter and call stack, executing instructions fetched from GPU virtual
 //! memory through [`CsMemory`].
 
-use super::{decode, Condition, Instr, StateKind, SyncUpdate, SyncWait, MAX_CALL_DEPTH, NUM_REGS};
+use super::{
+    decode, Condition, Instr, ResourceSelect, StateKind, SyncUpdate, SyncWait, MAX_CALL_DEPTH,
+    NUM_REGS,
+};
 
 /// A GPU memory access the MMU refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,6 +67,63 @@ pub trait CsMemory {
         }
         Ok(())
     }
+
+    /// Runs a compute job to completion on the shader cores behind this
+    /// memory (they share its address space). The default has no shader
+    /// cores.
+    fn run_compute(&mut self, job: &ComputeJob) -> Result<(), ComputeError> {
+        let _ = job;
+        Err(ComputeError::Refused(ComputeFault::NoShaderCores))
+    }
+}
+
+/// How a compute job failed: an MMU fault on one of its accesses, or a
+/// refusal of the shader cores.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ComputeError {
+    Memory(MemFault),
+    Refused(ComputeFault),
+}
+
+/// A compute job as `RUN_COMPUTE` starts it: the staging registers it
+/// reads (genxml v10 `COMPUTE SR`), with the register pairs its selects
+/// name already resolved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ComputeJob {
+    /// Resource table: address | entry count in bits 0..5.
+    pub srt: u64,
+    /// Push-constant buffer: address | 64-bit word count << 56.
+    pub fau: u64,
+    /// `Shader Program` descriptor address.
+    pub spd: u64,
+    /// `Local Storage` descriptor address.
+    pub tsd: u64,
+    pub global_attribute_offset: u32,
+    /// Packed `Compute size workgroup`.
+    pub wg_size: u32,
+    /// Added to the global invocation ID only.
+    pub job_offset: [u32; 3],
+    /// Workgroups along X, Y, Z.
+    pub job_size: [u32; 3],
+}
+
+/// Why the shader cores refused or stopped a compute job. Memory faults of
+/// shaders are MMU faults and stop the stream as [`CsFault::Memory`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ComputeFault {
+    /// This memory has no shader cores behind it (interpreter tests).
+    NoShaderCores,
+    /// A descriptor the job reads (resource table entry, buffer, texture,
+    /// sampler, shader program, local storage) is malformed; `va` is where.
+    InvalidDescriptor { va: u64 },
+    /// The shader program cannot be decoded or executed (a hardware
+    /// "invalid instruction encoding").
+    InvalidProgram { va: u64 },
+    /// The program hit an error only found while running (unreachable
+    /// executed, a descriptor of the wrong kind, a too-deep call stack).
+    ShaderError { va: u64 },
+    /// The job was stopped from outside (device shutdown, job timeout).
+    Cancelled,
 }
 
 /// Why a stream stopped with a fault. The faulting instruction's VA is in
@@ -93,6 +153,8 @@ pub enum CsFault {
     /// A taken `BRANCH` leaving the current buffer (the target may equal the
     /// buffer's end, which returns from it).
     BranchOutOfRange { va: u64, target: u64 },
+    /// A `RUN_COMPUTE` job failed (`va` is the instruction).
+    Compute { va: u64, fault: ComputeFault },
 }
 
 /// What [`CsState::run`] ended with.
@@ -519,12 +581,39 @@ impl CsState {
             }
             Instr::SyncWait32(s) => return self.sync_wait_op(mem, va, &s, false),
             Instr::SyncWait64(s) => return self.sync_wait_op(mem, va, &s, true),
+            Instr::RunCompute { select, .. } | Instr::RunComputeIndirect { select, .. } => {
+                let job = check!(self.compute_job(va, select));
+                match mem.run_compute(&job) {
+                    Ok(()) => {}
+                    Err(ComputeError::Memory(m)) => return Err(self.fault_at(CsFault::Memory(m))),
+                    Err(ComputeError::Refused(fault)) => {
+                        return Err(self.fault_at(CsFault::Compute { va, fault }))
+                    }
+                }
+            }
             Instr::Unsupported { opcode } => {
                 return Err(self.fault_at(CsFault::Unsupported { va, opcode }))
             }
             Instr::Invalid => return Err(self.fault_at(CsFault::InvalidInstruction { va, word })),
         }
         Ok(va + 8)
+    }
+
+    /// The staging registers of a `RUN_COMPUTE` with resource selects `s`.
+    fn compute_job(&self, va: u64, s: ResourceSelect) -> Result<ComputeJob, CsFault> {
+        use mali_csf::compute_sr as sr;
+        let pair = |base: u8, sel: u8| reg64(va, base + 2 * sel).map(|r| self.get64(r));
+        let r = |i: u8| self.regs[i as usize];
+        Ok(ComputeJob {
+            srt: pair(sr::SRT, s.srt)?,
+            fau: pair(sr::FAU, s.fau)?,
+            spd: pair(sr::SPD, s.spd)?,
+            tsd: pair(sr::TSD, s.tsd)?,
+            global_attribute_offset: r(sr::GLOBAL_ATTRIBUTE_OFFSET),
+            wg_size: r(sr::WG_SIZE),
+            job_offset: [0, 1, 2].map(|i| r(sr::JOB_OFFSET + i)),
+            job_size: [0, 1, 2].map(|i| r(sr::JOB_SIZE + i)),
+        })
     }
 
     #[inline(always)]

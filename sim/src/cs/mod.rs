@@ -38,5 +38,8 @@ mod interp;
 #[cfg(test)]
 mod tests;
 
-pub use interp::{CsFault, CsMemory, CsState, MemFault, Outcome, SyncWaitStatus};
+pub use interp::{
+    ComputeError, ComputeFault, ComputeJob, CsFault, CsMemory, CsState, MemFault, Outcome,
+    SyncWaitStatus,
+};
 pub use mali_csf::*;

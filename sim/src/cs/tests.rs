@@ -230,8 +230,24 @@ fn vectors() -> Vec<(Instr, u64)> {
         // ERROR_BARRIER: opcode only (panthor: "(47ull << 56)").
         (Instr::ErrorBarrier, w(47, 0)),
         // Opcodes outside the executed subset.
-        (Instr::Unsupported { opcode: 4 }, w(4, 0)),
+        (Instr::Unsupported { opcode: 5 }, w(5, 0)),
         (Instr::Unsupported { opcode: 41 }, w(41, 0)),
+        // RUN_COMPUTE #64 along Y, srt1/spd2/tsd3/fau0 (genxml v10: task
+        // increment 0..13, axis 14..15, selects at 40/42/44/46).
+        (
+            Instr::RunCompute {
+                task_increment: 64,
+                task_axis: TaskAxis::Y,
+                progress_inc: false,
+                select: ResourceSelect {
+                    srt: 1,
+                    fau: 0,
+                    spd: 2,
+                    tsd: 3,
+                },
+            },
+            w(4, (3 << 44) | (2 << 42) | (1 << 40) | (1 << 14) | 64),
+        ),
         // STORE_STATE.timestamp [d4, #-8], wait #0x3, signal #2 (genxml v10:
         // offset 0..15, wait mask 16..31, state 32..33, address 40..47,
         // signal slot 48..51).
@@ -384,6 +400,15 @@ fn sync_wait() -> impl Strategy<Value = SyncWait> {
     })
 }
 
+fn select() -> impl Strategy<Value = ResourceSelect> {
+    (0u8..4, 0u8..4, 0u8..4, 0u8..4).prop_map(|(srt, fau, spd, tsd)| ResourceSelect {
+        srt,
+        fau,
+        spd,
+        tsd,
+    })
+}
+
 fn valid_instr() -> impl Strategy<Value = Instr> {
     prop_oneof![
         Just(Instr::Nop),
@@ -452,6 +477,21 @@ fn valid_instr() -> impl Strategy<Value = Instr> {
                 offset,
                 wait_mask,
                 signal_slot,
+            }
+        ),
+        (0u16..1 << 14, 0usize..3, any::<bool>(), select()).prop_map(
+            |(task_increment, axis, progress_inc, select)| Instr::RunCompute {
+                task_increment,
+                task_axis: TaskAxis::ALL[axis],
+                progress_inc,
+                select,
+            }
+        ),
+        (any::<u16>(), any::<bool>(), select()).prop_map(
+            |(workgroups_per_task, progress_inc, select)| Instr::RunComputeIndirect {
+                workgroups_per_task,
+                progress_inc,
+                select,
             }
         ),
         (0usize..opcode::UNSUPPORTED.len()).prop_map(|i| Instr::Unsupported {
@@ -1162,13 +1202,88 @@ fn invalid_instruction_reports_va() {
 #[test]
 fn unsupported_opcode_faults() {
     let mut mem = VecMem::new(0, 0x2_0000);
-    let mut cs = start_at(&mut mem, CODE, &[0, w(4, 0)]);
+    let mut cs = start_at(&mut mem, CODE, &[0, w(5, 0)]);
     assert_eq!(
         cs.run(&mut mem, 100),
         Outcome::Fault(CsFault::Unsupported {
             va: CODE + 8,
-            opcode: 4
+            opcode: 5
         })
+    );
+}
+
+/// A memory without shader cores refuses compute jobs; one with them is
+/// handed the job the staging registers describe.
+#[test]
+fn run_compute_hands_the_staging_registers_to_the_shader_cores() {
+    let mut mem = VecMem::new(0, 0x2_0000);
+    let run = w(4, 7);
+    let mut cs = start_at(&mut mem, CODE, &[run]);
+    assert_eq!(
+        cs.run(&mut mem, 100),
+        Outcome::Fault(CsFault::Compute {
+            va: CODE,
+            fault: ComputeFault::NoShaderCores
+        })
+    );
+
+    struct Cores(VecMem, Vec<ComputeJob>);
+    impl CsMemory for Cores {
+        fn read_u32(&mut self, va: u64) -> Result<u32, MemFault> {
+            self.0.read_u32(va)
+        }
+        fn write_u32(&mut self, va: u64, v: u32) -> Result<(), MemFault> {
+            self.0.write_u32(va, v)
+        }
+        fn read_u64(&mut self, va: u64) -> Result<u64, MemFault> {
+            self.0.read_u64(va)
+        }
+        fn write_u64(&mut self, va: u64, v: u64) -> Result<(), MemFault> {
+            self.0.write_u64(va, v)
+        }
+        fn timestamp(&mut self) -> u64 {
+            0
+        }
+        fn cycle_count(&mut self) -> u64 {
+            0
+        }
+        fn run_compute(&mut self, job: &ComputeJob) -> Result<(), ComputeError> {
+            self.1.push(*job);
+            Ok(())
+        }
+    }
+    let mut cores = Cores(mem, Vec::new());
+    let select = |srt, fau, spd, tsd| ResourceSelect { srt, fau, spd, tsd };
+    let mut b = CsBuilder::new();
+    b.mov48(2, 0x1000_0045) // SRT_1
+        .mov48(8, 0x2000) // FAU_0: address, then 3 words in bits 56..63
+        .mov32(9, 0x0300_0000)
+        .mov48(20, 0x3000) // SPD_2
+        .mov48(30, 0x4000) // TSD_3
+        .mov32(32, 0)
+        .mov32(33, 0x1C07)
+        .mov32(34, 1)
+        .mov32(35, 2)
+        .mov32(36, 3)
+        .mov32(37, 10)
+        .mov32(38, 20)
+        .mov32(39, 30)
+        .run_compute(5, TaskAxis::Z, select(1, 0, 2, 3));
+    let words = b.finish().unwrap();
+    let mut cs = start_at(&mut cores.0, CODE, &words);
+    assert_eq!(cs.run(&mut cores, 100), Outcome::Done);
+    assert_eq!(
+        cores.1,
+        vec![ComputeJob {
+            srt: 0x1000_0045,
+            fau: 0x0300_0000_0000_2000,
+            spd: 0x3000,
+            tsd: 0x4000,
+            global_attribute_offset: 0,
+            wg_size: 0x1C07,
+            job_offset: [1, 2, 3],
+            job_size: [10, 20, 30],
+        }]
     );
 }
 
