@@ -11,6 +11,7 @@ use mali_csf::CsBuilder;
 
 use crate::buffer::Buffer;
 use crate::clear_color;
+use crate::cs_dispatch::ComputeState;
 use crate::cs_image::{self, BufferLayout, CopyError, Region};
 use crate::cs_transfer::{self, Unaligned};
 use crate::device::DeviceRef;
@@ -18,6 +19,7 @@ use crate::event::{Event, EVENT_RESET, EVENT_SET};
 use crate::guard::{guard, guard_void, VkError, VkResult};
 use crate::image::Image;
 use crate::memory::Memory;
+use crate::upload::Upload;
 use crate::{handle, vk_bail};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,6 +38,9 @@ struct Recording {
     /// The uploaded stream (kept for reuse by the next recording).
     stream: Option<Memory>,
     stream_len: u32,
+    /// Tables recorded with dispatches.
+    upload: Upload,
+    compute: ComputeState,
 }
 
 pub struct CommandBuffer {
@@ -59,6 +64,8 @@ impl CommandBuffer {
                 error: None,
                 stream: None,
                 stream_len: 0,
+                upload: Upload::default(),
+                compute: ComputeState::default(),
             }),
         }
     }
@@ -81,8 +88,11 @@ impl CommandBuffer {
         r.cs = CsBuilder::new();
         r.error = None;
         r.stream_len = 0;
+        r.upload.reset();
+        r.compute = ComputeState::default();
         if release {
             r.stream = None;
+            r.upload = Upload::default();
         }
     }
 
@@ -126,6 +136,29 @@ impl CommandBuffer {
             );
         }
         if let Err(e) = f(&mut r.cs) {
+            log::error!("{what}: {}", e.why);
+            r.error
+                .get_or_insert(VkError::new(e.result, format!("{what}: {}", e.why)));
+        }
+        Ok(())
+    }
+
+    /// As [`CommandBuffer::record`], with the compute state and the upload
+    /// memory.
+    pub(crate) fn record_compute(
+        &self,
+        what: &str,
+        f: impl FnOnce(&mut CsBuilder, &mut Upload, &mut ComputeState) -> VkResult<()>,
+    ) -> VkResult<()> {
+        let mut guard = self.rec();
+        let r = &mut *guard;
+        if r.state != State::Recording {
+            vk_bail!(
+                vk::Result::ERROR_UNKNOWN,
+                "{what} outside vkBegin/EndCommandBuffer"
+            );
+        }
+        if let Err(e) = f(&mut r.cs, &mut r.upload, &mut r.compute) {
             log::error!("{what}: {}", e.why);
             r.error
                 .get_or_insert(VkError::new(e.result, format!("{what}: {}", e.why)));

@@ -29,6 +29,8 @@ pub struct Device {
     pub gpu: drm_panthor_gpu_info,
     /// `MAP_SPARSE` is available (panthor 1.9).
     pub sparse_residency: bool,
+    /// Compute shaders run (the virtual Mali's shader cores).
+    pub shader_core: bool,
     /// Nanoseconds per GPU timestamp tick (`timestampPeriod`).
     pub timestamp_period: f32,
     pub api_version: u32,
@@ -49,6 +51,13 @@ impl Device {
     pub unsafe fn from_handle<'a>(h: vk::Device) -> VkResult<&'a DeviceRef> {
         // SAFETY: forwarded contract.
         unsafe { handle::dispatchable(h) }
+    }
+
+    pub fn caps(&self) -> crate::format::Caps {
+        crate::format::Caps {
+            sparse_residency: self.sparse_residency,
+            shaders: self.shader_core,
+        }
     }
 
     /// Reserves GPU VA.
@@ -251,6 +260,7 @@ pub unsafe extern "system" fn create_device(
             va: Mutex::new(VaSpace::new(VA_START, vm.user_va_range)),
             gpu: pd.gpu,
             sparse_residency: pd.sparse_residency,
+            shader_core: pd.shader_core(),
             timestamp_period: pd.timestamp_period(),
             api_version: pd.device_version(),
             extensions,

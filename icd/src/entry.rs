@@ -122,8 +122,10 @@ macro_rules! implemented {
 }
 
 use crate::{
-    buffer, command_buffer, command_pool, device, event, fence, format, image, instance, loader,
-    memory, physical_device, query, queue, semaphore, timestamp,
+    buffer, buffer_view, command_buffer, command_compute, command_pool, descriptor_pool,
+    descriptor_set, descriptor_set_layout, device, event, fence, format, image, instance, loader,
+    memory, physical_device, pipeline, pipeline_cache, pipeline_layout, query, queue, sampler,
+    semaphore, shader_module, timestamp,
 };
 
 implemented! {
@@ -201,6 +203,33 @@ implemented! {
     PFN_vkGetImageDrmFormatModifierPropertiesEXT = image::get_image_drm_format_modifier_properties;
     PFN_vkCreateImageView = image::create_image_view;
     PFN_vkDestroyImageView = image::destroy_image_view;
+    PFN_vkCreateBufferView = buffer_view::create_buffer_view;
+    PFN_vkDestroyBufferView = buffer_view::destroy_buffer_view;
+    PFN_vkCreateSampler = sampler::create_sampler;
+    PFN_vkDestroySampler = sampler::destroy_sampler;
+    // Shaders, descriptors and compute pipelines.
+    PFN_vkCreateShaderModule = shader_module::create_shader_module;
+    PFN_vkDestroyShaderModule = shader_module::destroy_shader_module;
+    PFN_vkCreateDescriptorSetLayout = descriptor_set_layout::create_descriptor_set_layout;
+    PFN_vkDestroyDescriptorSetLayout = descriptor_set_layout::destroy_descriptor_set_layout;
+    PFN_vkGetDescriptorSetLayoutSupport = descriptor_set_layout::get_descriptor_set_layout_support;
+    PFN_vkCreateDescriptorPool = descriptor_pool::create_descriptor_pool;
+    PFN_vkDestroyDescriptorPool = descriptor_pool::destroy_descriptor_pool;
+    PFN_vkResetDescriptorPool = descriptor_pool::reset_descriptor_pool;
+    PFN_vkAllocateDescriptorSets = descriptor_pool::allocate_descriptor_sets;
+    PFN_vkFreeDescriptorSets = descriptor_pool::free_descriptor_sets;
+    PFN_vkUpdateDescriptorSets = descriptor_set::update_descriptor_sets;
+    PFN_vkCreateDescriptorUpdateTemplate = descriptor_set::create_descriptor_update_template;
+    PFN_vkDestroyDescriptorUpdateTemplate = descriptor_set::destroy_descriptor_update_template;
+    PFN_vkUpdateDescriptorSetWithTemplate = descriptor_set::update_descriptor_set_with_template;
+    PFN_vkCreatePipelineLayout = pipeline_layout::create_pipeline_layout;
+    PFN_vkDestroyPipelineLayout = pipeline_layout::destroy_pipeline_layout;
+    PFN_vkCreatePipelineCache = pipeline_cache::create_pipeline_cache;
+    PFN_vkDestroyPipelineCache = pipeline_cache::destroy_pipeline_cache;
+    PFN_vkGetPipelineCacheData = pipeline_cache::get_pipeline_cache_data;
+    PFN_vkMergePipelineCaches = pipeline_cache::merge_pipeline_caches;
+    PFN_vkCreateComputePipelines = pipeline::create_compute_pipelines;
+    PFN_vkDestroyPipeline = pipeline::destroy_pipeline;
     // Synchronization.
     PFN_vkCreateFence = fence::create_fence;
     PFN_vkDestroyFence = fence::destroy_fence;
@@ -244,6 +273,12 @@ implemented! {
     PFN_vkCmdResetEvent2 = command_buffer::cmd_reset_event2;
     PFN_vkCmdWaitEvents2 = command_buffer::cmd_wait_events2;
     PFN_vkCmdExecuteCommands = command_buffer::cmd_execute_commands;
+    PFN_vkCmdBindPipeline = command_compute::cmd_bind_pipeline;
+    PFN_vkCmdBindDescriptorSets = command_compute::cmd_bind_descriptor_sets;
+    PFN_vkCmdPushConstants = command_compute::cmd_push_constants;
+    PFN_vkCmdDispatch = command_compute::cmd_dispatch;
+    PFN_vkCmdDispatchBase = command_compute::cmd_dispatch_base;
+    PFN_vkCmdDispatchIndirect = command_compute::cmd_dispatch_indirect;
     PFN_vkCmdSetDeviceMask = command_buffer::cmd_set_device_mask;
     // Queries.
     PFN_vkCreateQueryPool = query::create_query_pool;

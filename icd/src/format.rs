@@ -15,15 +15,29 @@ use ash::vk;
 use crate::guard::{guard, guard_void, VkError, VkResult};
 use crate::handle;
 use crate::layout::{standard_block_shape_texels, Dim, TexelBlock};
+use crate::mali_format::mali_format;
 use crate::modifier;
 use crate::physical_device::PhysicalDevice;
 use crate::vk_tables;
 use crate::{chain, fill_out, vk_bail};
 
-/// Usage an image may have.
+/// Usage an image may have: transfers, and with shaders sampling and
+/// storage (when the format's features allow).
 pub const SUPPORTED_USAGE: vk::ImageUsageFlags = vk::ImageUsageFlags::from_raw(
-    vk::ImageUsageFlags::TRANSFER_SRC.as_raw() | vk::ImageUsageFlags::TRANSFER_DST.as_raw(),
+    vk::ImageUsageFlags::TRANSFER_SRC.as_raw()
+        | vk::ImageUsageFlags::TRANSFER_DST.as_raw()
+        | vk::ImageUsageFlags::SAMPLED.as_raw()
+        | vk::ImageUsageFlags::STORAGE.as_raw(),
 );
+
+/// What a device can do that formats depend on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Caps {
+    /// `MAP_SPARSE` exists (panthor 1.9).
+    pub sparse_residency: bool,
+    /// Compute shaders run (the virtual Mali's shader cores).
+    pub shaders: bool,
+}
 
 /// Image creation flags we honour.
 pub const SUPPORTED_FLAGS: vk::ImageCreateFlags = vk::ImageCreateFlags::from_raw(
@@ -50,22 +64,66 @@ pub fn image_block(format: vk::Format) -> Option<TexelBlock> {
 }
 
 /// The format features of `format` (linear tiling, optimal tiling, buffer).
-pub fn features(format: vk::Format) -> vk::FormatProperties {
-    let transfer = vk::FormatFeatureFlags::TRANSFER_SRC | vk::FormatFeatureFlags::TRANSFER_DST;
+pub fn features(format: vk::Format, caps: Caps) -> vk::FormatProperties {
+    use vk::FormatFeatureFlags as F;
+    let transfer = F::TRANSFER_SRC | F::TRANSFER_DST;
+    let mali = mali_format(format).filter(|_| caps.shaders);
+    let atomic = matches!(format, vk::Format::R32_UINT | vk::Format::R32_SINT);
+    // What shaders can do with images of this format.
+    let shader = mali.map_or(F::empty(), |m| {
+        let mut f = F::SAMPLED_IMAGE;
+        if !m.is_integer() {
+            f |= F::SAMPLED_IMAGE_FILTER_LINEAR;
+        }
+        if m.storage {
+            f |= F::STORAGE_IMAGE;
+        }
+        if atomic {
+            f |= F::STORAGE_IMAGE_ATOMIC;
+        }
+        f
+    });
+    let buffer = mali
+        .filter(|m| m.clump <= mali_csf::desc::CLUMP_RAW128)
+        .map_or(F::empty(), |m| {
+            let mut f = F::UNIFORM_TEXEL_BUFFER;
+            if m.storage {
+                f |= F::STORAGE_TEXEL_BUFFER;
+            }
+            if atomic {
+                f |= F::STORAGE_TEXEL_BUFFER_ATOMIC;
+            }
+            f
+        });
     match image_block(format) {
         Some(b) => vk::FormatProperties {
             // Linear images of compressed formats are allowed by the spec
             // but pointless for transfers; offer them uncompressed only.
             linear_tiling_features: if b.extent == [1, 1, 1] {
-                transfer
+                transfer | shader
             } else {
-                vk::FormatFeatureFlags::empty()
+                F::empty()
             },
-            optimal_tiling_features: transfer,
-            buffer_features: vk::FormatFeatureFlags::empty(),
+            optimal_tiling_features: transfer | shader,
+            buffer_features: buffer,
         },
-        None => vk::FormatProperties::default(),
+        None => vk::FormatProperties {
+            buffer_features: buffer,
+            ..Default::default()
+        },
     }
+}
+
+/// The image format feature a usage needs (beyond transfers).
+fn usage_feature(usage: vk::ImageUsageFlags) -> vk::FormatFeatureFlags {
+    let mut f = vk::FormatFeatureFlags::empty();
+    if usage.contains(vk::ImageUsageFlags::SAMPLED) {
+        f |= vk::FormatFeatureFlags::SAMPLED_IMAGE;
+    }
+    if usage.contains(vk::ImageUsageFlags::STORAGE) {
+        f |= vk::FormatFeatureFlags::STORAGE_IMAGE;
+    }
+    f
 }
 
 pub fn dim_of(ty: vk::ImageType) -> Option<Dim> {
@@ -80,7 +138,7 @@ pub fn dim_of(ty: vk::ImageType) -> Option<Dim> {
 /// What `vkGetPhysicalDeviceImageFormatProperties` reports, or why the
 /// combination is not supported.
 pub fn image_format_properties(
-    sparse_residency: bool,
+    caps: Caps,
     format: vk::Format,
     ty: vk::ImageType,
     tiling: vk::ImageTiling,
@@ -94,7 +152,7 @@ pub fn image_format_properties(
     let Some(dim) = dim_of(ty) else {
         return unsupported(format!("image type {ty:?}"));
     };
-    let f = features(format);
+    let f = features(format, caps);
     let have = match tiling {
         vk::ImageTiling::OPTIMAL => f.optimal_tiling_features,
         vk::ImageTiling::LINEAR => f.linear_tiling_features,
@@ -103,9 +161,10 @@ pub fn image_format_properties(
     if have.is_empty() {
         return unsupported(format!("{format:?} with {tiling:?}"));
     }
-    if !SUPPORTED_USAGE.contains(usage) {
+    if !SUPPORTED_USAGE.contains(usage) || !have.contains(usage_feature(usage)) {
         return unsupported(format!(
-            "usage {usage:?}: images support transfers only so far"
+            "usage {usage:?} needs features {:?}; {format:?} with {tiling:?} has {have:?}",
+            usage_feature(usage)
         ));
     }
     if !SUPPORTED_FLAGS.contains(flags) {
@@ -120,7 +179,7 @@ pub fn image_format_properties(
         return unsupported("sparse images need optimal tiling".into());
     }
     if flags.contains(vk::ImageCreateFlags::SPARSE_RESIDENCY) {
-        if !sparse_residency {
+        if !caps.sparse_residency {
             return unsupported("sparse residency needs panthor 1.9 (MAP_SPARSE)".into());
         }
         if standard_block_shape_texels(dim, block, 1).is_none() {
@@ -194,7 +253,7 @@ fn sparse_properties_for(
     tiling: vk::ImageTiling,
 ) -> Option<vk::SparseImageFormatProperties> {
     let flags = vk::ImageCreateFlags::SPARSE_BINDING | vk::ImageCreateFlags::SPARSE_RESIDENCY;
-    let _ = image_format_properties(pd.sparse_residency, format, ty, tiling, usage, flags).ok()?;
+    let _ = image_format_properties(pd.caps(), format, ty, tiling, usage, flags).ok()?;
     if samples != vk::SampleCountFlags::TYPE_1 {
         return None;
     }
@@ -202,27 +261,31 @@ fn sparse_properties_for(
 }
 
 pub unsafe extern "system" fn get_format_properties(
-    _pd: vk::PhysicalDevice,
+    pd: vk::PhysicalDevice,
     format: vk::Format,
     out: *mut vk::FormatProperties,
 ) {
     guard_void("vkGetPhysicalDeviceFormatProperties", || {
+        // SAFETY: the physical device is ours.
+        let pd = unsafe { PhysicalDevice::from_handle(pd) }?;
         // SAFETY: out is valid for a write.
-        unsafe { handle::out(out, features(format)) }
+        unsafe { handle::out(out, features(format, pd.caps())) }
     })
 }
 
 pub unsafe extern "system" fn get_format_properties2(
-    _pd: vk::PhysicalDevice,
+    pd: vk::PhysicalDevice,
     format: vk::Format,
     out: *mut vk::FormatProperties2<'_>,
 ) {
     guard_void("vkGetPhysicalDeviceFormatProperties2", || {
+        // SAFETY: the physical device is ours.
+        let pd = unsafe { PhysicalDevice::from_handle(pd) }?;
         // SAFETY: out is valid (valid usage).
         let out = unsafe { &mut *out };
-        let f = features(format);
+        let f = features(format, pd.caps());
         out.format_properties = f;
-        let mods = modifier::format_modifiers(format);
+        let mods = modifier::format_modifiers(format, pd.caps());
         let wide = |x: vk::FormatFeatureFlags| vk::FormatFeatureFlags2::from_raw(x.as_raw() as u64);
         let fill = |o: chain::Out<'_>| {
             fill_out!(o,
@@ -317,7 +380,7 @@ pub unsafe extern "system" fn get_image_format_properties(
         // SAFETY: the handle is ours.
         let pd = unsafe { PhysicalDevice::from_handle(pd) }?;
         let (props, result) = answer(image_format_properties(
-            pd.sparse_residency,
+            pd.caps(),
             format,
             ty,
             tiling,
@@ -354,7 +417,7 @@ pub unsafe extern "system" fn get_image_format_properties2(
                 chain::find::<vk::PhysicalDeviceImageDrmFormatModifierInfoEXT<'_>>(info.p_next)
             } {
                 Some(m) => modifier::image_format_properties(
-                    pd.sparse_residency,
+                    pd.caps(),
                     info.format,
                     info.ty,
                     m.drm_format_modifier,
@@ -369,7 +432,7 @@ pub unsafe extern "system" fn get_image_format_properties2(
             }
         } else {
             image_format_properties(
-                pd.sparse_residency,
+                pd.caps(),
                 info.format,
                 info.ty,
                 info.tiling,
@@ -438,9 +501,9 @@ pub unsafe extern "system" fn get_sparse_image_format_properties2(
 }
 
 /// Refuses a format/type/tiling/usage/flags combination at image creation.
-pub fn check_image(sparse_residency: bool, info: &vk::ImageCreateInfo<'_>) -> VkResult<TexelBlock> {
+pub fn check_image(caps: Caps, info: &vk::ImageCreateInfo<'_>) -> VkResult<TexelBlock> {
     if let Err(e) = image_format_properties(
-        sparse_residency,
+        caps,
         info.format,
         info.image_type,
         info.tiling,

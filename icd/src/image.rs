@@ -102,12 +102,12 @@ impl Plan {
 ///
 /// # Safety
 /// `info`'s chain is valid.
-unsafe fn plan(sparse_residency: bool, info: &vk::ImageCreateInfo<'_>) -> VkResult<Plan> {
+unsafe fn plan(caps: crate::format::Caps, info: &vk::ImageCreateInfo<'_>) -> VkResult<Plan> {
     // SAFETY: the chain is valid (the caller's contract). The view formats
     // of a format list are accepted: views are only recorded so far.
     let _formats = unsafe { chain::find::<vk::ImageFormatListCreateInfo<'_>>(info.p_next) };
     if info.tiling != vk::ImageTiling::DRM_FORMAT_MODIFIER_EXT {
-        let block = check_image(sparse_residency, info)?;
+        let block = check_image(caps, info)?;
         let layout = layout_for(info, block)?;
         return Ok(Plan {
             block,
@@ -123,7 +123,7 @@ unsafe fn plan(sparse_residency: bool, info: &vk::ImageCreateInfo<'_>) -> VkResu
             chain::find::<vk::ImageDrmFormatModifierExplicitCreateInfoEXT<'_>>(info.p_next),
         )
     };
-    let usable = |m: Modifier| modifier::check_create(sparse_residency, info, m);
+    let usable = |m: Modifier| modifier::check_create(caps, info, m);
     let block = |m: Modifier| {
         image_block(info.format).ok_or_else(|| {
             VkError::new(
@@ -340,7 +340,7 @@ unsafe fn create(dev: &DeviceRef, info: &vk::ImageCreateInfo<'_>) -> VkResult<Im
         layout,
         modifier,
         plane_offset,
-    } = unsafe { plan(dev.sparse_residency, info) }?;
+    } = unsafe { plan(dev.caps(), info) }?;
     let sparse = if is_sparse(info.flags) {
         Some(SparseRange::reserve(
             dev,
@@ -503,7 +503,7 @@ unsafe fn described(
     let create =
         unsafe { handle::input(handle::input(info, "pInfo")?.p_create_info, "pCreateInfo") }?;
     // SAFETY: the create info's chain is valid (the caller's contract).
-    let plan = unsafe { plan(dev.sparse_residency, create) }?;
+    let plan = unsafe { plan(dev.caps(), create) }?;
     Ok((plan, create.flags, create.image_type))
 }
 
@@ -668,6 +668,17 @@ pub struct ImageView {
     pub view_type: vk::ImageViewType,
     pub format: vk::Format,
     pub range: vk::ImageSubresourceRange,
+    /// Texture descriptors, for views shaders can use.
+    pub descs: Option<crate::image_view_desc::ViewDescriptors>,
+}
+
+impl ImageView {
+    /// # Safety
+    /// `h` is null or a live image view of ours.
+    pub unsafe fn from_handle<'a>(h: vk::ImageView) -> VkResult<&'a ImageView> {
+        // SAFETY: forwarded contract.
+        unsafe { handle::object(h) }
+    }
 }
 
 pub unsafe extern "system" fn create_image_view(
@@ -690,13 +701,33 @@ pub unsafe extern "system" fn create_image_view(
                 range.base_mip_level
             );
         }
-        // SAFETY: the chain is valid (usage restrictions are only recorded).
-        let _usage = unsafe { chain::find::<vk::ImageViewUsageCreateInfo<'_>>(info.p_next) };
+        // Resolve REMAINING_* counts once, for the descriptors.
+        let mut range = range;
+        if range.level_count == vk::REMAINING_MIP_LEVELS {
+            range.level_count = levels - range.base_mip_level;
+        }
+        if range.layer_count == vk::REMAINING_ARRAY_LAYERS {
+            range.layer_count = image
+                .layout
+                .desc()
+                .layers
+                .saturating_sub(range.base_array_layer);
+        }
+        // SAFETY: the chain is valid.
+        let usage = unsafe { chain::find::<vk::ImageViewUsageCreateInfo<'_>>(info.p_next) }
+            .map_or(image.usage, |u| u.usage);
+        let shader_usage = vk::ImageUsageFlags::SAMPLED | vk::ImageUsageFlags::STORAGE;
+        let descs = if usage.intersects(shader_usage) {
+            crate::image_view_desc::ViewDescriptors::new(&image.dev, image, info, range)?
+        } else {
+            None
+        };
         let view = ImageView {
             image: info.image,
             view_type: info.view_type,
             format: info.format,
             range,
+            descs,
         };
         // SAFETY: out is valid for a write.
         unsafe { handle::out(out, handle::new_handle(view)) }?;

@@ -109,8 +109,8 @@ impl Modifier {
     }
 
     /// The format features of `format` with this modifier.
-    pub fn features(self, format: vk::Format) -> vk::FormatFeatureFlags {
-        let f = format::features(format);
+    pub fn features(self, format: vk::Format, caps: format::Caps) -> vk::FormatFeatureFlags {
+        let f = format::features(format, caps);
         match self {
             Modifier::Linear => f.linear_tiling_features,
             Modifier::Interleaved64K => f.optimal_tiling_features,
@@ -128,13 +128,16 @@ impl Modifier {
 
 /// `VkDrmFormatModifierPropertiesEXT` of every modifier `format` supports
 /// (none for a format images cannot hold).
-pub fn format_modifiers(format: vk::Format) -> Vec<vk::DrmFormatModifierPropertiesEXT> {
+pub fn format_modifiers(
+    format: vk::Format,
+    caps: format::Caps,
+) -> Vec<vk::DrmFormatModifierPropertiesEXT> {
     Modifier::ALL
         .into_iter()
         .map(|m| vk::DrmFormatModifierPropertiesEXT {
             drm_format_modifier: m.code(),
             drm_format_modifier_plane_count: 1,
-            drm_format_modifier_tiling_features: m.features(format),
+            drm_format_modifier_tiling_features: m.features(format, caps),
         })
         .filter(|p| !p.drm_format_modifier_tiling_features.is_empty())
         .collect()
@@ -143,7 +146,7 @@ pub fn format_modifiers(format: vk::Format) -> Vec<vk::DrmFormatModifierProperti
 /// What `vkGetPhysicalDeviceImageFormatProperties2` reports for tiling
 /// `DRM_FORMAT_MODIFIER_EXT` with modifier `code`, or why not.
 pub fn image_format_properties(
-    sparse_residency: bool,
+    caps: format::Caps,
     format: vk::Format,
     ty: vk::ImageType,
     code: u64,
@@ -154,7 +157,7 @@ pub fn image_format_properties(
     let Some(m) = Modifier::from_code(code) else {
         return unsupported(format!("modifier {code:#018x} is not supported"));
     };
-    if m.features(format).is_empty() {
+    if m.features(format, caps).is_empty() {
         return unsupported(format!("{format:?} has no {m:?} layout"));
     }
     if ty != vk::ImageType::TYPE_2D {
@@ -169,8 +172,7 @@ pub fn image_format_properties(
     if flags.contains(vk::ImageCreateFlags::CUBE_COMPATIBLE) {
         return unsupported("modifier images have one layer, so no cubes".into());
     }
-    let mut p =
-        format::image_format_properties(sparse_residency, format, ty, m.tiling(), usage, flags)?;
+    let mut p = format::image_format_properties(caps, format, ty, m.tiling(), usage, flags)?;
     // One DRM plane: one level of one layer.
     p.max_mip_levels = 1;
     p.max_array_layers = 1;
@@ -181,12 +183,12 @@ pub fn image_format_properties(
 /// Checks a create info against what modifier `m` allows (as the image
 /// format query answers, plus the create info's own counts).
 pub fn check_create(
-    sparse_residency: bool,
+    caps: format::Caps,
     info: &vk::ImageCreateInfo<'_>,
     m: Modifier,
 ) -> VkResult<()> {
     let p = image_format_properties(
-        sparse_residency,
+        caps,
         info.format,
         info.image_type,
         m.code(),
@@ -291,17 +293,21 @@ mod tests {
 
     #[test]
     fn format_lists() {
-        let l = format_modifiers(vk::Format::R8G8B8A8_UNORM);
+        let caps = format::Caps {
+            sparse_residency: true,
+            shaders: true,
+        };
+        let l = format_modifiers(vk::Format::R8G8B8A8_UNORM, caps);
         assert_eq!(l.len(), 2);
         assert!(l.iter().all(|p| p.drm_format_modifier_plane_count == 1));
         // Compressed formats have no linear layout here.
-        let bc = format_modifiers(vk::Format::BC1_RGBA_UNORM_BLOCK);
+        let bc = format_modifiers(vk::Format::BC1_RGBA_UNORM_BLOCK, caps);
         assert_eq!(bc.len(), 1);
         assert_eq!(
             bc[0].drm_format_modifier,
             DRM_FORMAT_MOD_ARM_INTERLEAVED_64K
         );
-        assert!(format_modifiers(vk::Format::R8_UNORM).is_empty());
+        assert!(format_modifiers(vk::Format::R8_UNORM, caps).is_empty());
     }
 
     #[test]

@@ -44,6 +44,28 @@ pub const DEVICE_EXTENSIONS_ALL: &[&str] = &[
 /// Sparse VA granule: one 64 KiB block per bind (the standard block size).
 pub const SPARSE_BLOCK: u64 = 64 << 10;
 
+/// A stable UUID for this driver build on GPU model `gpu_id`, for `what`
+/// (pipeline caches, device identity).
+pub fn driver_uuid(gpu_id: u32, what: &[u8]) -> [u8; vk::UUID_SIZE] {
+    // FNV-1a over (driver version, GPU id, purpose), twice with different
+    // seeds for the two halves.
+    let fnv = |seed: u64| {
+        let parts: [&[u8]; 3] = [
+            env!("CARGO_PKG_VERSION").as_bytes(),
+            &gpu_id.to_le_bytes(),
+            what,
+        ];
+        parts
+            .iter()
+            .flat_map(|p| p.iter())
+            .fold(seed, |h, &b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3))
+    };
+    let mut out = [0u8; vk::UUID_SIZE];
+    out[..8].copy_from_slice(&fnv(0xcbf2_9ce4_8422_2325).to_le_bytes());
+    out[8..].copy_from_slice(&fnv(0x8422_2325_cbf2_9ce4).to_le_bytes());
+    out
+}
+
 pub struct PhysicalDevice {
     pub adapter: Adapter,
     /// A file kept open for queries.
@@ -162,9 +184,8 @@ impl PhysicalDevice {
     }
 
     fn limits(&self) -> vk::PhysicalDeviceLimits {
-        // Sizes follow what the transfer paths handle; shader-side limits
-        // are the spec's minimums until shaders run (they bound nothing
-        // this driver can do yet).
+        // Sizes follow what the transfer paths and the shader core handle;
+        // graphics limits are the spec's minimums (no graphics queue).
         vk::PhysicalDeviceLimits {
             max_image_dimension1_d: 16384,
             max_image_dimension2_d: 16384,
@@ -172,28 +193,28 @@ impl PhysicalDevice {
             max_image_dimension_cube: 16384,
             max_image_array_layers: 2048,
             max_texel_buffer_elements: 1 << 27,
-            max_uniform_buffer_range: 16384,
+            max_uniform_buffer_range: 65536,
             max_storage_buffer_range: 1 << 27,
-            max_push_constants_size: 128,
+            max_push_constants_size: crate::pipeline_layout::MAX_PUSH_CONSTANTS,
             max_memory_allocation_count: 1 << 20,
             max_sampler_allocation_count: 4000,
             buffer_image_granularity: 1,
             sparse_address_space_size: self.sparse_address_space(),
-            max_bound_descriptor_sets: 4,
-            max_per_stage_descriptor_samplers: 16,
-            max_per_stage_descriptor_uniform_buffers: 12,
-            max_per_stage_descriptor_storage_buffers: 4,
-            max_per_stage_descriptor_sampled_images: 16,
-            max_per_stage_descriptor_storage_images: 4,
+            max_bound_descriptor_sets: crate::pipeline_layout::MAX_SETS,
+            max_per_stage_descriptor_samplers: 1024,
+            max_per_stage_descriptor_uniform_buffers: 1024,
+            max_per_stage_descriptor_storage_buffers: 1024,
+            max_per_stage_descriptor_sampled_images: 1024,
+            max_per_stage_descriptor_storage_images: 1024,
             max_per_stage_descriptor_input_attachments: 4,
-            max_per_stage_resources: 128,
-            max_descriptor_set_samplers: 96,
-            max_descriptor_set_uniform_buffers: 72,
+            max_per_stage_resources: 8192,
+            max_descriptor_set_samplers: 8192,
+            max_descriptor_set_uniform_buffers: 8192,
             max_descriptor_set_uniform_buffers_dynamic: 8,
-            max_descriptor_set_storage_buffers: 24,
+            max_descriptor_set_storage_buffers: 8192,
             max_descriptor_set_storage_buffers_dynamic: 4,
-            max_descriptor_set_sampled_images: 96,
-            max_descriptor_set_storage_images: 24,
+            max_descriptor_set_sampled_images: 8192,
+            max_descriptor_set_storage_images: 8192,
             max_descriptor_set_input_attachments: 4,
             max_vertex_input_attributes: 16,
             max_vertex_input_bindings: 16,
@@ -203,10 +224,11 @@ impl PhysicalDevice {
             max_fragment_input_components: 64,
             max_fragment_output_attachments: 4,
             max_fragment_combined_output_resources: 4,
-            max_compute_shared_memory_size: 16384,
+            max_compute_shared_memory_size: 32768,
             max_compute_work_group_count: [65535; 3],
-            max_compute_work_group_invocations: 128,
-            max_compute_work_group_size: [128, 128, 64],
+            // WG_SIZE holds 10 bits per dimension.
+            max_compute_work_group_invocations: 1024,
+            max_compute_work_group_size: [1024, 1024, 64],
             sub_pixel_precision_bits: 4,
             sub_texel_precision_bits: 4,
             mipmap_precision_bits: 4,
@@ -241,8 +263,7 @@ impl PhysicalDevice {
             optimal_buffer_copy_row_pitch_alignment: 4,
             non_coherent_atom_size: 64,
             timestamp_period: self.timestamp_period(),
-            // No queue has graphics or compute yet; those that will get
-            // STORE_STATE timestamps too.
+            // The universal queue (COMPUTE) writes STORE_STATE timestamps.
             timestamp_compute_and_graphics: vk::TRUE,
             ..Default::default()
         }
@@ -280,12 +301,42 @@ impl PhysicalDevice {
         (1u64 << (bits - 1)) / 4 * 3
     }
 
+    /// Compute shaders run: the virtual Mali's shader cores execute
+    /// SPIR-V. Real Malis need a Valhall compiler, which this driver does
+    /// not have, so on them no COMPUTE is claimed.
+    pub fn shader_core(&self) -> bool {
+        self.adapter.is_virtual()
+    }
+
+    pub fn caps(&self) -> crate::format::Caps {
+        crate::format::Caps {
+            sparse_residency: self.sparse_residency,
+            shaders: self.shader_core(),
+        }
+    }
+
     pub fn features(&self) -> vk::PhysicalDeviceFeatures {
         let sparse = self.sparse_residency as vk::Bool32;
+        let shaders = self.shader_core() as vk::Bool32;
         vk::PhysicalDeviceFeatures {
-            // No shaders run yet, so no access can be out of bounds: true
-            // vacuously, and required by Vulkan 1.0.
+            // The shader core bounds-checks every buffer access against its
+            // descriptor (and without it no shader runs at all).
             robust_buffer_access: vk::TRUE,
+            image_cube_array: shaders,
+            shader_image_gather_extended: shaders,
+            shader_storage_image_extended_formats: shaders,
+            shader_storage_image_read_without_format: shaders,
+            shader_storage_image_write_without_format: shaders,
+            shader_uniform_buffer_array_dynamic_indexing: shaders,
+            shader_sampled_image_array_dynamic_indexing: shaders,
+            shader_storage_buffer_array_dynamic_indexing: shaders,
+            shader_storage_image_array_dynamic_indexing: shaders,
+            shader_float64: shaders,
+            shader_int64: shaders,
+            shader_int16: shaders,
+            // Residency from the page tables (the sparse PTE bit).
+            shader_resource_residency: shaders & sparse,
+            shader_resource_min_lod: shaders,
             sparse_binding: vk::TRUE,
             sparse_residency_buffer: sparse,
             sparse_residency_image2_d: sparse,
@@ -298,7 +349,13 @@ impl PhysicalDevice {
     pub fn queue_families(&self) -> [vk::QueueFamilyProperties; 2] {
         [
             vk::QueueFamilyProperties {
-                queue_flags: vk::QueueFlags::TRANSFER | vk::QueueFlags::SPARSE_BINDING,
+                queue_flags: if self.shader_core() {
+                    vk::QueueFlags::COMPUTE
+                        | vk::QueueFlags::TRANSFER
+                        | vk::QueueFlags::SPARSE_BINDING
+                } else {
+                    vk::QueueFlags::TRANSFER | vk::QueueFlags::SPARSE_BINDING
+                },
                 queue_count: UNIVERSAL_QUEUES,
                 // STORE_STATE stores the whole 64-bit counter.
                 timestamp_valid_bits: if self.timestamp_frequency > 0 { 64 } else { 0 },
@@ -340,25 +397,8 @@ impl PhysicalDevice {
         p
     }
 
-    /// A stable UUID for this driver build on this GPU model.
     fn uuid(&self, what: &[u8]) -> [u8; vk::UUID_SIZE] {
-        // FNV-1a over (driver version, GPU id, purpose), twice with
-        // different seeds for the two halves.
-        let fnv = |seed: u64| {
-            let parts: [&[u8]; 3] = [
-                env!("CARGO_PKG_VERSION").as_bytes(),
-                &self.gpu.gpu_id.to_le_bytes(),
-                what,
-            ];
-            parts
-                .iter()
-                .flat_map(|p| p.iter())
-                .fold(seed, |h, &b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3))
-        };
-        let mut out = [0u8; vk::UUID_SIZE];
-        out[..8].copy_from_slice(&fnv(0xcbf2_9ce4_8422_2325).to_le_bytes());
-        out[8..].copy_from_slice(&fnv(0x8422_2325_cbf2_9ce4).to_le_bytes());
-        out
+        driver_uuid(self.gpu.gpu_id, what)
     }
 
     fn device_uuid(&self) -> [u8; vk::UUID_SIZE] {
@@ -457,10 +497,20 @@ pub unsafe extern "system" fn get_properties2(
                         p.max_timeline_semaphore_value_difference = u64::MAX;
                     }
                     vk::PhysicalDeviceSubgroupProperties<'_> => |p| {
-                        // Valhall warps are 16 wide; no shader stage runs yet.
-                        p.subgroup_size = 16;
-                        p.supported_stages = vk::ShaderStageFlags::empty();
-                        p.supported_operations = vk::SubgroupFeatureFlags::BASIC;
+                        // The virtual shader core runs invocations one at a
+                        // time: subgroups of one, truthfully.
+                        p.subgroup_size = 1;
+                        p.supported_stages = if pd.shader_core() {
+                            vk::ShaderStageFlags::COMPUTE
+                        } else {
+                            vk::ShaderStageFlags::empty()
+                        };
+                        p.supported_operations = vk::SubgroupFeatureFlags::BASIC
+                            | vk::SubgroupFeatureFlags::VOTE
+                            | vk::SubgroupFeatureFlags::ARITHMETIC
+                            | vk::SubgroupFeatureFlags::BALLOT
+                            | vk::SubgroupFeatureFlags::SHUFFLE
+                            | vk::SubgroupFeatureFlags::SHUFFLE_RELATIVE;
                         p.quad_operations_in_all_stages = vk::FALSE;
                     }
                     vk::PhysicalDevicePointClippingProperties<'_> => |p| {

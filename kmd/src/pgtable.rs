@@ -183,6 +183,8 @@ pub struct Translation {
     /// Level of the leaf: 2 for a 2 MiB block, 3 for a 4 KiB page.
     pub level: usize,
     pub af: bool,
+    /// The leaf maps the sparse dummy (software bit [`crate::pte::SW_SPARSE`]).
+    pub sparse: bool,
 }
 
 /// An update could not be done. Only a kernel bug gets here (the caller
@@ -354,6 +356,7 @@ impl PageTable {
                     let new = match op {
                         Op::Map { src, prot } => {
                             Pte::leaf(3, src.page(va).ok_or(PtError::SourceTooSmall)?, prot)
+                                .sparse_if(src.is_sparse())
                         }
                         Op::Unmap => Pte::INVALID,
                     };
@@ -422,7 +425,7 @@ impl PageTable {
     fn full_entry(&self, level: usize, va: u64, src: Source<'_>, prot: Prot) -> Option<Pte> {
         if level == 2 {
             if let Some(pa) = src.block(va) {
-                return Some(Pte::leaf(2, pa, prot));
+                return Some(Pte::leaf(2, pa, prot).sparse_if(src.is_sparse()));
             }
         }
         if !src.is_sparse() || self.layout != SparseLayout::Shared {
@@ -567,7 +570,7 @@ impl PageTable {
                 let (pa, _) = dummy
                     .lookup(j as u64 * PAGE_SIZE)
                     .ok_or(PtError::SourceTooSmall)?;
-                *e = Pte::leaf(3, pa, prot).0;
+                *e = Pte::leaf(3, pa, prot).sparse_if(true).0;
             }
             let l3 = pages.prealloc.pop(hw).ok_or(PtError::OutOfTables)?;
             hw.write_table(l3, &entries);
@@ -575,7 +578,10 @@ impl PageTable {
         };
         let leaf = match l3 {
             Some(l3) => Pte::table(l3),
-            None => Pte::leaf(2, dummy.lookup(0).ok_or(PtError::SourceTooSmall)?.0, prot),
+            None => {
+                let pa = dummy.lookup(0).ok_or(PtError::SourceTooSmall)?.0;
+                Pte::leaf(2, pa, prot).sparse_if(true)
+            }
         };
         entries = [leaf.0; ENTRIES];
         let Some(l2) = pages.prealloc.pop(hw) else {
@@ -648,6 +654,7 @@ pub fn walk(hw: &dyn Hardware, root: PhysAddr, va: u64) -> Option<Translation> {
                     prot,
                     level,
                     af,
+                    sparse: pte.0 & crate::pte::SW_SPARSE != 0,
                 });
             }
         }
@@ -881,18 +888,22 @@ mod tests {
             pt.walk(&*hw, va + 0x3000).unwrap().pa,
             page.lookup(0x3000).unwrap().0
         );
-        // Neighbours in the same 2 MiB, GiB and other GiBs still see the dummy.
+        // Neighbours in the same 2 MiB, GiB and other GiBs still see the
+        // dummy, marked as such for residency queries; the bound page is not.
         for other in [
             va - PAGE_SIZE,
             va + 0x1_0000,
             (1 << 30) + 0x5000,
             (2 << 30) + va % (1 << 30),
         ] {
-            assert_eq!(
-                pt.walk(&*hw, other).unwrap().pa,
-                dummy.lookup(other % SZ_2M).unwrap().0
-            );
+            let t = pt.walk(&*hw, other).unwrap();
+            assert_eq!(t.pa, dummy.lookup(other % SZ_2M).unwrap().0);
+            assert!(t.sparse, "{other:#x} maps the dummy");
         }
+        assert!(
+            !pt.walk(&*hw, va).unwrap().sparse,
+            "bound memory is resident"
+        );
         // One private L2 and one private L3 were made.
         assert_eq!(pt.table_pages(), before + 2);
         // The shared tables themselves did not change.

@@ -17,6 +17,7 @@
 //! | 11    | nG                                                            |
 //! | 47:12 | output address                                                |
 //! | 54:53 | PXN/UXN: execute-never                                        |
+//! | 56    | software: this leaf maps the sparse dummy (see [`SW_SPARSE`]) |
 
 use crate::hw::PhysAddr;
 use crate::uapi::{
@@ -49,6 +50,13 @@ const AF: u64 = 1 << 10;
 const NG: u64 = 1 << 11;
 const ADDR_MASK: u64 = 0x0000_ffff_ffff_f000;
 const XN: u64 = 0b11 << 53;
+
+/// A software bit (bits 55..58 are ignored by the MMU and left to software;
+/// io-pgtable uses 55) marking leaves that map the sparse dummy BO. The MMU
+/// translates them like any leaf; the virtual Mali's texture unit reads
+/// the bit to answer residency queries (`OpImageSparseTexelsResident`), so
+/// residency comes from the page tables themselves.
+pub const SW_SPARSE: u64 = 1 << 56;
 
 /// How a mapping may be accessed: the three VM_BIND map flags.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -129,6 +137,15 @@ impl Pte {
 
     pub const fn is_valid(self) -> bool {
         self.0 & 1 != 0
+    }
+
+    /// This leaf, marked as mapping the sparse dummy when `sparse`.
+    pub const fn sparse_if(self, sparse: bool) -> Pte {
+        if sparse {
+            Pte(self.0 | SW_SPARSE)
+        } else {
+            self
+        }
     }
 
     pub const fn addr(self) -> PhysAddr {

@@ -127,6 +127,11 @@ impl Csf {
         *lock(&self.thread) = handle;
     }
 
+    /// True once the device is going away (running jobs stop early).
+    pub fn stopping(&self) -> bool {
+        self.stop.load(Ordering::Acquire)
+    }
+
     /// Stops the GPU thread (the device is going away).
     pub(crate) fn shutdown(&self) {
         self.stop.store(true, Ordering::Release);

@@ -33,6 +33,8 @@ pub struct VirtualMali {
     pub mem: PhysMem,
     pub mmu: Mmu,
     pub csf: Csf,
+    /// Compute programs decoded by the shader cores.
+    pub programs: crate::compute::ProgramCache,
     cache_flushes: AtomicU64,
 }
 
@@ -45,6 +47,7 @@ impl VirtualMali {
             mem: PhysMem::new(memory)?,
             mmu: Mmu::new(),
             csf: Csf::new(crate::gpu_id::CSF_INTERFACE),
+            programs: Default::default(),
             cache_flushes: AtomicU64::new(0),
         });
         gpu.csf.start(Arc::downgrade(&gpu));

@@ -17,7 +17,7 @@
 //! stale), and latches faults. Faults never enter a micro-TLB, so every
 //! fault comes from the MMU.
 
-use crate::cs::{CsMemory, MemFault};
+use crate::cs::{ComputeError, ComputeJob, CsMemory, MemFault};
 use crate::device::VirtualMali;
 use crate::memory::{PhysMem, PhysPage, PA_BASE};
 use crate::mmu::{Access, Generation};
@@ -218,6 +218,9 @@ fn in_one_page(va: u64, len: usize) -> bool {
 }
 
 impl CsMemory for GpuAs<'_> {
+    fn run_compute(&mut self, job: &ComputeJob) -> Result<(), ComputeError> {
+        crate::compute::run(self.gpu, self.as_nr, job)
+    }
     fn timestamp(&mut self) -> u64 {
         self.gpu.timestamp()
     }

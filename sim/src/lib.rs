@@ -6,11 +6,15 @@
 //! - [`gpu_as`]: GPU accesses through one address space;
 //! - [`gpu_id`]: the identification registers of a Mali-G610;
 //! - [`csf`]: the CSF front end (CS interfaces running ring buffers);
+//! - [`compute`]: the shader cores `RUN_COMPUTE` starts (SPIR-V programs,
+//!   descriptors read as a v10 Mali reads them);
+//! - [`texture`]: the texture unit (formats, layouts, filtering, residency);
 //! - [`virtual_device`]: the kernel side on this GPU behind the
 //!   `PanthorFile` trait: the in-process panthor device;
 //! - `cs`: the CSF command-stream instruction set (encoder, decoder,
 //!   interpreter), encodings as on real CSF hardware.
 
+pub mod compute;
 pub mod cs;
 pub mod csf;
 pub mod device;
@@ -18,4 +22,5 @@ pub mod gpu_as;
 pub mod gpu_id;
 pub mod memory;
 pub mod mmu;
+pub mod texture;
 pub mod virtual_device;

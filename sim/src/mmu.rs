@@ -20,6 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 
 use panthor_kmd::hw::{AsCommand, AsReg, LockAddr, TransCfg};
+use panthor_kmd::pte::SW_SPARSE;
 
 use crate::memory::PhysMem;
 
@@ -87,6 +88,9 @@ pub struct Translation {
     pub ppa: u64,
     pub readonly: bool,
     pub noexec: bool,
+    /// The leaf carries the kernel's software bit for sparse dummy
+    /// mappings (`panthor_kmd::pte::SW_SPARSE`): the page is not resident.
+    pub sparse: bool,
 }
 
 impl Translation {
@@ -383,6 +387,7 @@ fn walk(mem: &PhysMem, active: Active, va: u64) -> Result<TlbEntry, u32> {
                 ppa: pa,
                 readonly: desc & (1 << 7) != 0,
                 noexec: desc & (1 << 54) != 0,
+                sparse: desc & SW_SPARSE != 0,
             },
         });
     }

@@ -11,11 +11,13 @@
 
 mod bits;
 mod buffer;
+mod code;
 mod program;
 mod sampler;
 mod texture;
 
-pub use buffer::{Buffer, Resource, ResourceTable, RESOURCE_SIZE};
+pub use buffer::{Buffer, BufferType, Resource, ResourceTable, RESOURCE_SIZE};
+pub use code::{BindingSlot, CodeError, FauSysvals, ProgramCode, CODE_MAGIC};
 pub use program::{FauBuffer, LocalStorage, ShaderProgram, WorkgroupSize};
 pub use sampler::{Filter, MipmapMode, Sampler, WrapMode};
 pub use texture::{

@@ -132,3 +132,41 @@ fn program_and_fau() {
 fn get_bits(d: &[u8], start: usize, width: usize) -> u64 {
     super::bits::get(d, start, width)
 }
+
+#[test]
+fn program_code_round_trips_and_refuses_garbage() {
+    let code = ProgramCode {
+        bindings: vec![
+            BindingSlot {
+                set: 0,
+                binding: 3,
+                table: 1,
+                first: 4,
+                stride: 1,
+            },
+            BindingSlot {
+                set: 1,
+                binding: 0,
+                table: 0,
+                first: 1,
+                stride: 1,
+            },
+        ],
+        push_offset: 24,
+        shader: vec![1, 2, 3, 4, 5],
+    };
+    let w = code.to_words();
+    assert_eq!(w.len(), code.words());
+    assert_eq!(ProgramCode::image_words(&w), Ok(w.len()));
+    assert_eq!(ProgramCode::parse(&w), Ok(code.clone()));
+    assert_eq!(code.binding(1, 0).map(|b| b.first), Some(1));
+    assert!(code.binding(2, 0).is_none());
+    assert_eq!(
+        ProgramCode::parse(&w[..w.len() - 1]),
+        Err(CodeError::Truncated)
+    );
+    assert_eq!(ProgramCode::parse(&[7; 5]), Err(CodeError::BadMagic(7)));
+    let mut huge = w.clone();
+    huge[2] = u32::MAX;
+    assert_eq!(ProgramCode::parse(&huge), Err(CodeError::Truncated));
+}

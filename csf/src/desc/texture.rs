@@ -149,6 +149,10 @@ pub enum ClumpOrdering {
     /// 16x16-block U-interleaved (`DRM_FORMAT_MOD_ARM_16X16_BLOCK_U_INTERLEAVED`).
     TiledUInterleaved = 1,
     Linear = 2,
+    /// `DRM_FORMAT_MOD_ARM_INTERLEAVED_64K`: 64 KiB tiles in rows (row
+    /// stride = bytes of a row of tiles), 16x16-block sub-tiles in rows
+    /// inside a tile, U-order inside a sub-tile.
+    Interleaved64K = 8,
 }
 
 /// genxml `Clump Format` values for uncompressed texel sizes.
@@ -206,6 +210,7 @@ impl GenericPlane {
         let ordering = match get(d, 8, 4) {
             1 => ClumpOrdering::TiledUInterleaved,
             2 => ClumpOrdering::Linear,
+            8 => ClumpOrdering::Interleaved64K,
             v => {
                 return Err(BadDescriptor {
                     what: "clump ordering",

@@ -104,7 +104,10 @@ pub fn report_root() -> PathBuf {
 pub fn setup() -> PathBuf {
     static ONCE: OnceLock<PathBuf> = OnceLock::new();
     ONCE.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("panthor-layer-test-{}", std::process::id()));
+        // Under the target folder (cargo's temp dir for integration tests),
+        // not /tmp, where every run would leave one behind.
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("panthor-layer-test-{}", std::process::id()));
         let layers = dir.join("layers");
         // A folder of an earlier process with the same id goes first.
         let _ = std::fs::remove_dir_all(&dir);
