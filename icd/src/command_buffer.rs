@@ -128,19 +128,7 @@ impl CommandBuffer {
         what: &str,
         f: impl FnOnce(&mut CsBuilder) -> VkResult<()>,
     ) -> VkResult<()> {
-        let mut r = self.rec();
-        if r.state != State::Recording {
-            vk_bail!(
-                vk::Result::ERROR_UNKNOWN,
-                "{what} outside vkBegin/EndCommandBuffer"
-            );
-        }
-        if let Err(e) = f(&mut r.cs) {
-            log::error!("{what}: {}", e.why);
-            r.error
-                .get_or_insert(VkError::new(e.result, format!("{what}: {}", e.why)));
-        }
-        Ok(())
+        self.record_compute(what, |cs, _, _| f(cs))
     }
 
     /// As [`CommandBuffer::record`], with the compute state and the upload

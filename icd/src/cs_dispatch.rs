@@ -150,7 +150,9 @@ pub fn dispatch(
         let size = LocalStorage::wls_adjust(p.shared_bytes);
         ls.wls_size = size;
         ls.wls_instances = 1;
-        ls.wls_base = upload.push(dev, &vec![0; size as usize], 4096)?;
+        // The shader cores keep shared memory themselves; the area is
+        // reserved as the hardware needs it, never written.
+        ls.wls_base = upload.reserve(dev, size as u64, 4096)?.0;
     }
     let tsd = upload.push(dev, &ls.pack(), 64)?;
 

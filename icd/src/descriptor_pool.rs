@@ -1,7 +1,7 @@
 //! `VkDescriptorPool`: one GPU buffer of descriptor tables, carved into
 //! sets first-fit; freeing returns a set's range, reset returns them all.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 
 use ash::vk;
 
@@ -10,7 +10,6 @@ use crate::descriptor_set_layout::{DescriptorSetLayout, DESCRIPTOR_SIZE};
 use crate::device::Device;
 use crate::guard::{guard, guard_void, VkError, VkResult};
 use crate::memory::Memory;
-use crate::pipeline_layout::SetLayoutShape;
 use crate::{handle, vk_bail};
 
 pub struct DescriptorPool {
@@ -183,7 +182,7 @@ pub unsafe extern "system" fn allocate_descriptor_sets(
                     format!("no {len} bytes of descriptors left in the pool"),
                 )
             })?;
-            let set = DescriptorSet::new(pool, off, Arc::new(SetLayoutShape::of(layout)))?;
+            let set = DescriptorSet::new(pool, off, layout.clone())?;
             let h: vk::DescriptorSet = handle::new_handle(set);
             pool.state().sets.push(h);
             made.push(h);

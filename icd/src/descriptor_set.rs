@@ -10,10 +10,9 @@ use mali_csf::desc::{Buffer as BufferDesc, NULL_DESCRIPTOR};
 use crate::buffer::Buffer;
 use crate::buffer_view::BufferView;
 use crate::descriptor_pool::DescriptorPool;
-use crate::descriptor_set_layout::{is_dynamic, DESCRIPTOR_SIZE};
+use crate::descriptor_set_layout::{is_dynamic, DescriptorSetLayout, DESCRIPTOR_SIZE};
 use crate::guard::{guard_void, VkResult};
 use crate::image::ImageView;
-use crate::pipeline_layout::SetLayoutShape;
 use crate::sampler::Sampler;
 use crate::{handle, vk_bail};
 
@@ -26,7 +25,7 @@ pub struct DynamicBuffer {
 }
 
 pub struct DescriptorSet {
-    pub layout: Arc<SetLayoutShape>,
+    pub layout: Arc<DescriptorSetLayout>,
     /// GPU VA of the table.
     pub va: u64,
     /// CPU address of the table (in the pool's mapping).
@@ -54,7 +53,7 @@ impl DescriptorSet {
     pub fn new(
         pool: &DescriptorPool,
         offset: u64,
-        layout: Arc<SetLayoutShape>,
+        layout: Arc<DescriptorSetLayout>,
     ) -> VkResult<DescriptorSet> {
         let cpu = pool.mem.cpu_ptr()? as usize + offset as usize;
         let table_bytes = layout.slots as u64 * DESCRIPTOR_SIZE;

@@ -9,6 +9,8 @@
 //! offsets given at bind time, so the command buffer writes them into a
 //! per-dispatch table (`cs_dispatch.rs`).
 
+use std::sync::Arc;
+
 use ash::vk;
 
 use crate::guard::{guard, guard_void, VkError, VkResult};
@@ -52,6 +54,9 @@ pub fn is_dynamic(ty: vk::DescriptorType) -> bool {
     )
 }
 
+/// Shared by the handle, the pipeline layouts and the sets made with it:
+/// the application may destroy the handle while they live.
+#[derive(Default)]
 pub struct DescriptorSetLayout {
     /// Sorted by binding number.
     pub bindings: Vec<Binding>,
@@ -63,9 +68,18 @@ pub struct DescriptorSetLayout {
 impl DescriptorSetLayout {
     /// # Safety
     /// `h` is null or a live layout of ours.
-    pub unsafe fn from_handle<'a>(h: vk::DescriptorSetLayout) -> VkResult<&'a DescriptorSetLayout> {
+    pub unsafe fn from_handle<'a>(
+        h: vk::DescriptorSetLayout,
+    ) -> VkResult<&'a Arc<DescriptorSetLayout>> {
         // SAFETY: forwarded contract.
         unsafe { handle::object(h) }
+    }
+
+    /// # Safety
+    /// `h` is null or a live layout of ours.
+    pub unsafe fn optional<'a>(h: vk::DescriptorSetLayout) -> Option<&'a Arc<DescriptorSetLayout>> {
+        // SAFETY: forwarded contract.
+        unsafe { handle::optional(h) }
     }
 
     pub fn binding(&self, n: u32) -> Option<&Binding> {
@@ -189,7 +203,7 @@ pub unsafe extern "system" fn create_descriptor_set_layout(
         // SAFETY: immutable samplers are live samplers of ours (valid usage).
         let layout = unsafe { DescriptorSetLayout::new(bindings) }?;
         // SAFETY: out is valid for a write.
-        unsafe { handle::out(out, handle::new_handle(layout)) }?;
+        unsafe { handle::out(out, handle::new_handle(Arc::new(layout))) }?;
         Ok(vk::Result::SUCCESS)
     })
 }
@@ -201,7 +215,7 @@ pub unsafe extern "system" fn destroy_descriptor_set_layout(
 ) {
     guard_void("vkDestroyDescriptorSetLayout", || {
         // SAFETY: the handle is ours and the application is done with it.
-        drop(unsafe { handle::free_handle::<DescriptorSetLayout, _>(layout) });
+        drop(unsafe { handle::free_handle::<Arc<DescriptorSetLayout>, _>(layout) });
         Ok(())
     })
 }

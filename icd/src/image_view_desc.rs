@@ -90,10 +90,7 @@ impl ViewDescriptors {
                 planes.extend_from_slice(&plane.pack());
             }
         }
-        let mem = Memory::new(dev, planes.len() as u64)?;
-        let p = mem.cpu_ptr()?;
-        // SAFETY: the fresh mapping holds at least planes.len() bytes.
-        unsafe { std::ptr::copy_nonoverlapping(planes.as_ptr(), p, planes.len()) };
+        let mem = Memory::with_contents(dev, &planes)?;
         let extent = layout
             .level_extent_texels(range.base_mip_level)
             .unwrap_or([1, 1, 1]);

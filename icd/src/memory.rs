@@ -72,6 +72,15 @@ impl Memory {
         })
     }
 
+    /// A BO holding `bytes` (then zeros to the page end), mapped.
+    pub fn with_contents(dev: &DeviceRef, bytes: &[u8]) -> VkResult<Memory> {
+        let m = Memory::new(dev, bytes.len() as u64)?;
+        let p = m.cpu_ptr()?;
+        // SAFETY: the fresh mapping holds at least bytes.len() bytes.
+        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), p, bytes.len()) };
+        Ok(m)
+    }
+
     /// # Safety
     /// `h` is null or a live memory object of ours.
     pub unsafe fn from_handle<'a>(h: vk::DeviceMemory) -> VkResult<&'a Memory> {

@@ -44,6 +44,17 @@ pub const DEVICE_EXTENSIONS_ALL: &[&str] = &[
 /// Sparse VA granule: one 64 KiB block per bind (the standard block size).
 pub const SPARSE_BLOCK: u64 = 64 << 10;
 
+/// The FNV-1a offset basis, the usual seed of [`fnv1a`].
+pub const FNV_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// FNV-1a over `bytes` from `seed`: a stable hash (unlike std's hashers,
+/// the same in every build), for UUIDs and pipeline cache keys.
+pub fn fnv1a(seed: u64, bytes: impl IntoIterator<Item = u8>) -> u64 {
+    bytes
+        .into_iter()
+        .fold(seed, |h, b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3))
+}
+
 /// A stable UUID for this driver build on GPU model `gpu_id`, for `what`
 /// (pipeline caches, device identity).
 pub fn driver_uuid(gpu_id: u32, what: &[u8]) -> [u8; vk::UUID_SIZE] {
@@ -55,13 +66,10 @@ pub fn driver_uuid(gpu_id: u32, what: &[u8]) -> [u8; vk::UUID_SIZE] {
             &gpu_id.to_le_bytes(),
             what,
         ];
-        parts
-            .iter()
-            .flat_map(|p| p.iter())
-            .fold(seed, |h, &b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3))
+        fnv1a(seed, parts.iter().flat_map(|p| p.iter().copied()))
     };
     let mut out = [0u8; vk::UUID_SIZE];
-    out[..8].copy_from_slice(&fnv(0xcbf2_9ce4_8422_2325).to_le_bytes());
+    out[..8].copy_from_slice(&fnv(FNV_BASIS).to_le_bytes());
     out[8..].copy_from_slice(&fnv(0x8422_2325_cbf2_9ce4).to_le_bytes());
     out
 }

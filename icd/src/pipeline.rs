@@ -16,11 +16,12 @@ use panthor_shader::binary::{ShaderBinary, SpecValue};
 use panthor_shader::Program;
 
 use crate::descriptor_set_layout::is_dynamic;
+use crate::descriptor_set_layout::DescriptorSetLayout;
 use crate::device::{Device, DeviceRef};
 use crate::guard::{guard, guard_void, VkError, VkResult};
 use crate::memory::Memory;
 use crate::pipeline_cache::{key_of, Compiled, PipelineCache};
-use crate::pipeline_layout::{PipelineLayout, SetLayoutShape};
+use crate::pipeline_layout::PipelineLayout;
 use crate::shader_module::ShaderModule;
 use crate::{handle, vk_bail};
 
@@ -28,7 +29,7 @@ use crate::{handle, vk_bail};
 pub const DRIVER_TABLE_DYNAMIC_BASE: u32 = 1;
 
 pub struct ComputePipeline {
-    pub sets: Vec<Arc<SetLayoutShape>>,
+    pub sets: Vec<Arc<DescriptorSetLayout>>,
     pub push_constant_size: u32,
     pub local_size: [u32; 3],
     pub shared_bytes: u32,
@@ -46,7 +47,7 @@ impl ComputePipeline {
     }
 
     /// First driver-table slot of each set's dynamic buffers.
-    pub fn dynamic_bases(sets: &[Arc<SetLayoutShape>]) -> Vec<u32> {
+    pub fn dynamic_bases(sets: &[Arc<DescriptorSetLayout>]) -> Vec<u32> {
         let mut next = DRIVER_TABLE_DYNAMIC_BASE;
         sets.iter()
             .map(|s| {

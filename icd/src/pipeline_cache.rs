@@ -15,7 +15,7 @@ use ash::vk;
 use crate::device::Device;
 use crate::guard::{guard, guard_void, VkResult};
 use crate::handle;
-use crate::physical_device::{driver_uuid, VENDOR_ID_ARM};
+use crate::physical_device::{driver_uuid, fnv1a, FNV_BASIS, VENDOR_ID_ARM};
 
 const HEADER_BYTES: usize = 32;
 const ENTRY_BYTES: usize = 24;
@@ -32,15 +32,13 @@ pub struct PipelineCache {
     entries: Mutex<HashMap<u64, Compiled>>,
 }
 
-/// FNV-1a over 32-bit words.
+/// The cache key of a compilation's inputs (each part ended by a marker
+/// word, so moving words between parts changes the key).
 pub fn key_of(parts: &[&[u32]]) -> u64 {
-    parts
+    let words = parts
         .iter()
-        .flat_map(|p| p.iter().chain(std::iter::once(&u32::MAX)))
-        .flat_map(|w| w.to_le_bytes())
-        .fold(0xcbf2_9ce4_8422_2325, |h, b| {
-            (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
-        })
+        .flat_map(|p| p.iter().chain(std::iter::once(&u32::MAX)));
+    fnv1a(FNV_BASIS, words.flat_map(|w| w.to_le_bytes()))
 }
 
 impl PipelineCache {

@@ -1,6 +1,6 @@
-//! `VkPipelineLayout`: the set layouts a pipeline was built against and
-//! its push-constant block. Set layouts are reference-counted copies: the
-//! application may destroy a set layout while pipelines built on it live.
+//! `VkPipelineLayout`: the set layouts a pipeline was built against
+//! (shared: the application may destroy a set layout while pipelines built
+//! on it live) and its push-constant block.
 
 use std::sync::Arc;
 
@@ -17,26 +17,8 @@ pub const MAX_PUSH_CONSTANTS: u32 = 256;
 
 pub struct PipelineLayout {
     /// One per set number; a VK_NULL_HANDLE set layout is an empty one.
-    pub sets: Vec<Arc<SetLayoutShape>>,
+    pub sets: Vec<Arc<DescriptorSetLayout>>,
     pub push_constant_size: u32,
-}
-
-/// What a pipeline needs of a set layout after the layout is destroyed.
-pub struct SetLayoutShape {
-    pub bindings: Vec<crate::descriptor_set_layout::Binding>,
-    /// Slots of the set's table.
-    pub slots: u32,
-    pub dynamic_buffers: u32,
-}
-
-impl SetLayoutShape {
-    pub fn of(layout: &DescriptorSetLayout) -> SetLayoutShape {
-        SetLayoutShape {
-            bindings: layout.bindings.clone(),
-            slots: layout.slots,
-            dynamic_buffers: layout.dynamic_buffers,
-        }
-    }
 }
 
 impl PipelineLayout {
@@ -70,18 +52,11 @@ pub unsafe extern "system" fn create_pipeline_layout(
             .iter()
             .map(|&h| {
                 // SAFETY: a null handle is optional(); others are ours.
-                Ok(Arc::new(
-                    match unsafe { handle::optional::<DescriptorSetLayout, _>(h) } {
-                        Some(l) => SetLayoutShape::of(l),
-                        None => SetLayoutShape {
-                            bindings: Vec::new(),
-                            slots: 0,
-                            dynamic_buffers: 0,
-                        },
-                    },
-                ))
+                unsafe { DescriptorSetLayout::optional(h) }
+                    .cloned()
+                    .unwrap_or_default()
             })
-            .collect::<VkResult<Vec<_>>>()?;
+            .collect();
         // SAFETY: pPushConstantRanges holds pushConstantRangeCount ranges.
         let ranges =
             unsafe { handle::slice(info.p_push_constant_ranges, info.push_constant_range_count) };

@@ -26,19 +26,23 @@ impl Upload {
     /// Copies `data` into GPU memory aligned to `align` (a power of two)
     /// and returns its GPU VA.
     pub fn push(&mut self, dev: &DeviceRef, data: &[u8], align: u64) -> VkResult<u64> {
-        let len = data.len() as u64;
+        let (va, cpu) = self.reserve(dev, data.len() as u64, align)?;
+        // SAFETY: reserve() handed out `data.len()` bytes at `cpu` in a live
+        // mapping, which no submitted work reads while recording.
+        unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), cpu, data.len()) };
+        Ok(va)
+    }
+
+    /// Sets aside `len` bytes aligned to `align` (a power of two); returns
+    /// their GPU VA and CPU address. The contents are whatever was there.
+    pub fn reserve(&mut self, dev: &DeviceRef, len: u64, align: u64) -> VkResult<(u64, *mut u8)> {
         loop {
             if let Some(m) = self.chunks.get(self.current) {
                 let at = self.used.next_multiple_of(align);
                 if at + len <= m.size {
-                    let p = m.cpu_ptr()?;
-                    // SAFETY: [at, at + len) lies in the chunk's live mapping,
-                    // which no submitted work reads while recording.
-                    unsafe {
-                        std::ptr::copy_nonoverlapping(data.as_ptr(), p.add(at as usize), data.len())
-                    };
                     self.used = at + len;
-                    return Ok(m.va + at);
+                    // SAFETY: `at` lies inside the chunk's mapping.
+                    return Ok((m.va + at, unsafe { m.cpu_ptr()?.add(at as usize) }));
                 }
                 if self.current + 1 < self.chunks.len() {
                     self.current += 1;

@@ -111,6 +111,40 @@ pub enum AtomicOp {
     Xor,
 }
 
+impl AtomicOp {
+    /// The word's new value when `self` with `value` meets `old`, for a
+    /// `width`-byte (4 or 8) word: signed min/max compare the words as
+    /// signed integers of that width. The caller masks to the width.
+    pub fn apply(self, old: u64, value: u64, width: u8) -> u64 {
+        let sx = |v: u64| {
+            if width == 8 {
+                v as i64
+            } else {
+                i64::from(v as u32 as i32)
+            }
+        };
+        match self {
+            AtomicOp::Exchange => value,
+            AtomicOp::CompareExchange { comparator } => {
+                if old == comparator {
+                    value
+                } else {
+                    old
+                }
+            }
+            AtomicOp::IAdd => old.wrapping_add(value),
+            AtomicOp::ISub => old.wrapping_sub(value),
+            AtomicOp::SMin => sx(old).min(sx(value)) as u64,
+            AtomicOp::SMax => sx(old).max(sx(value)) as u64,
+            AtomicOp::UMin => old.min(value),
+            AtomicOp::UMax => old.max(value),
+            AtomicOp::And => old & value,
+            AtomicOp::Or => old | value,
+            AtomicOp::Xor => old ^ value,
+        }
+    }
+}
+
 pub trait ShaderEnv {
     /// Reads `out.len()` bytes at GPU VA `va` through the MMU.
     fn load(&mut self, va: u64, out: &mut [u8]) -> Result<(), Fault>;

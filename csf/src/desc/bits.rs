@@ -1,28 +1,35 @@
 //! Field access on little-endian descriptor bytes, positions as genxml
 //! gives them (absolute bit = word * 32 + bit).
 
+/// The byte range holding bits `start .. start + width` (at most 9 bytes
+/// for 64 bits).
+fn bytes(start: usize, width: usize) -> std::ops::Range<usize> {
+    let first = start / 8;
+    first..first + (start % 8 + width).div_ceil(8)
+}
+
+/// `d`'s bytes as one little-endian integer.
+fn le(d: &[u8]) -> u128 {
+    d.iter().rev().fold(0, |v, &b| v << 8 | b as u128)
+}
+
+fn mask(width: usize) -> u128 {
+    (1u128 << width) - 1
+}
+
 /// Reads `width` (<= 64) bits at absolute bit `start`.
 pub(crate) fn get(d: &[u8], start: usize, width: usize) -> u64 {
-    let mut v = 0u64;
-    for i in 0..width {
-        let b = start + i;
-        if d[b / 8] >> (b % 8) & 1 != 0 {
-            v |= 1 << i;
-        }
-    }
-    v
+    (le(&d[bytes(start, width)]) >> (start % 8) & mask(width)) as u64
 }
 
 /// Writes the low `width` bits of `value` at absolute bit `start`.
 pub(crate) fn set(d: &mut [u8], start: usize, width: usize, value: u64) {
-    for i in 0..width {
-        let b = start + i;
-        let bit = 1u8 << (b % 8);
-        if value >> i & 1 != 0 {
-            d[b / 8] |= bit;
-        } else {
-            d[b / 8] &= !bit;
-        }
+    let range = bytes(start, width);
+    let shift = start % 8;
+    let m = mask(width) << shift;
+    let new = le(&d[range.clone()]) & !m | (value as u128) << shift & m;
+    for (i, b) in d[range].iter_mut().enumerate() {
+        *b = (new >> (8 * i)) as u8;
     }
 }
 

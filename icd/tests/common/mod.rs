@@ -14,43 +14,12 @@ use ash::vk;
 
 pub const BLOCK: u64 = 64 << 10;
 
-/// The cdylib cargo builds beside the test binary's `deps/`.
-fn library() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
-    let lib = dir.join("libpanthor_vk.so");
-    let built = |p: &std::path::Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-    let lib_time = built(&lib).unwrap_or_else(|| {
-        panic!(
-            "{} is missing: run `cargo build -p panthor-vk` first",
-            lib.display()
-        )
-    });
-    // `cargo test` links the rlib but does not rebuild the cdylib the
-    // loader loads: refuse to test a stale one.
-    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let newest = newest_mtime(&src);
-    assert!(
-        newest.is_none_or(|n| n <= lib_time),
-        "{} is older than icd/src: run `cargo build -p panthor-vk` (./scripts/test does)",
-        lib.display()
-    );
-    lib
-}
+mod cdylib;
 
-fn newest_mtime(dir: &std::path::Path) -> Option<std::time::SystemTime> {
-    std::fs::read_dir(dir)
-        .ok()?
-        .flatten()
-        .filter_map(|e| {
-            let p = e.path();
-            if p.is_dir() {
-                newest_mtime(&p)
-            } else {
-                e.metadata().and_then(|m| m.modified()).ok()
-            }
-        })
-        .max()
+/// The ICD cargo built, checked against every source its build used.
+fn library() -> PathBuf {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    cdylib::library("libpanthor_vk.so", "panthor-vk", &src)
 }
 
 /// Points the loader at our ICD only (once per process, before any load).

@@ -16,62 +16,9 @@ use ash::vk;
 pub const BLOCK: u64 = 64 << 10;
 pub const LAYER: &CStr = c"VK_LAYER_PANTHOR_sparse";
 
-/// `target/<profile>/`, where cargo puts the cdylibs.
-fn target_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    exe.parent()
-        .and_then(|d| d.parent())
-        .expect("target dir")
-        .to_path_buf()
-}
-
-/// A cdylib cargo built, checked to be newer than its sources (`cargo test`
-/// does not rebuild the cdylib the loader loads).
-fn library(file: &str, package: &str, src: &Path) -> PathBuf {
-    let lib = target_dir().join(file);
-    let built = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-    let lib_time = built(&lib).unwrap_or_else(|| {
-        panic!(
-            "{} is missing: run `cargo build -p {package}` first",
-            lib.display()
-        )
-    });
-    // The sources the build used, from cargo's dep-info file beside the
-    // library (a `#[cfg(test)]` file does not make the cdylib stale);
-    // without one, everything under `src`.
-    let deps = lib.with_extension("d");
-    let newest = match std::fs::read_to_string(&deps) {
-        Ok(text) => text
-            .lines()
-            .filter_map(|l| l.split_once(": "))
-            .flat_map(|(_, files)| files.split_whitespace())
-            .filter_map(|f| built(Path::new(f)))
-            .max(),
-        Err(_) => newest_mtime(src),
-    };
-    assert!(
-        newest.is_none_or(|n| n <= lib_time),
-        "{} is older than {}: run `cargo build -p {package}` (./scripts/test does)",
-        lib.display(),
-        src.display()
-    );
-    lib
-}
-
-fn newest_mtime(dir: &Path) -> Option<std::time::SystemTime> {
-    std::fs::read_dir(dir)
-        .ok()?
-        .flatten()
-        .filter_map(|e| {
-            let p = e.path();
-            if p.is_dir() {
-                newest_mtime(&p)
-            } else {
-                e.metadata().and_then(|m| m.modified()).ok()
-            }
-        })
-        .max()
-}
+#[path = "../../../icd/tests/common/cdylib.rs"]
+mod cdylib;
+use cdylib::library;
 
 fn manifest_dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))

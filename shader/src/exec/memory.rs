@@ -420,30 +420,10 @@ pub(super) fn ptr_to_u64(r: &mut [u32], d: Slot, a: Slot) {
 
 /// The new value of a read-modify-write done in core memory.
 fn rmw(op: AtomicKind, old: u64, v: u64, cmp: u64, wide: bool) -> u64 {
-    let (so, sv) = if wide {
-        (old as i64, v as i64)
-    } else {
-        (i64::from(old as u32 as i32), i64::from(v as u32 as i32))
-    };
     match op {
         AtomicKind::Load => old,
-        AtomicKind::Store | AtomicKind::Exchange => v,
-        AtomicKind::CompareExchange => {
-            if old == cmp {
-                v
-            } else {
-                old
-            }
-        }
-        AtomicKind::Add => old.wrapping_add(v),
-        AtomicKind::Sub => old.wrapping_sub(v),
-        AtomicKind::SMin => so.min(sv) as u64,
-        AtomicKind::SMax => so.max(sv) as u64,
-        AtomicKind::UMin => old.min(v),
-        AtomicKind::UMax => old.max(v),
-        AtomicKind::And => old & v,
-        AtomicKind::Or => old | v,
-        AtomicKind::Xor => old ^ v,
+        AtomicKind::Store => v,
+        _ => env_op(op, cmp).apply(old, v, if wide { 8 } else { 4 }),
     }
 }
 

@@ -461,27 +461,7 @@ impl ShaderEnv for HostEnv {
         let mut b = [0u8; 8];
         b[..w].copy_from_slice(data);
         let old = u64::from_le_bytes(b);
-        let bits = 8 * u32::from(width);
-        let sx = |v: u64| ((v << (64 - bits)) as i64) >> (64 - bits);
-        let new = match op {
-            AtomicOp::Exchange => value,
-            AtomicOp::CompareExchange { comparator } => {
-                if old == comparator {
-                    value
-                } else {
-                    old
-                }
-            }
-            AtomicOp::IAdd => old.wrapping_add(value),
-            AtomicOp::ISub => old.wrapping_sub(value),
-            AtomicOp::SMin => sx(old).min(sx(value)) as u64,
-            AtomicOp::SMax => sx(old).max(sx(value)) as u64,
-            AtomicOp::UMin => old.min(value),
-            AtomicOp::UMax => old.max(value),
-            AtomicOp::And => old & value,
-            AtomicOp::Or => old | value,
-            AtomicOp::Xor => old ^ value,
-        };
+        let new = op.apply(old, value, width);
         data.copy_from_slice(&new.to_le_bytes()[..w]);
         Ok(old)
     }

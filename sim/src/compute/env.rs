@@ -28,6 +28,9 @@ pub struct JobEnv<'a, 'c> {
     /// The first refusal that is not an MMU fault; it decides the job's
     /// fault once the shader core stops on the `Fault` it was handed.
     pub refused: Option<ComputeFault>,
+    /// Descriptors by (set, binding, index): the tables do not change
+    /// while a job runs, and every workgroup asks again.
+    descriptors: HashMap<(u32, u32, u32), Descriptor>,
     views: HashMap<u64, ImageResource>,
     samplers: HashMap<u64, Sampler>,
     deadline: Instant,
@@ -54,6 +57,7 @@ impl<'a, 'c> JobEnv<'a, 'c> {
             srt,
             fau,
             refused: None,
+            descriptors: HashMap::new(),
             views: HashMap::new(),
             samplers: HashMap::new(),
             deadline,
@@ -75,13 +79,6 @@ impl<'a, 'c> JobEnv<'a, 'c> {
         }
     }
 
-    /// Reads the 32-byte descriptor at `va`.
-    fn read_desc(&mut self, va: u64) -> Result<[u8; DESCRIPTOR_SIZE], Fault> {
-        let mut d = [0; DESCRIPTOR_SIZE];
-        self.mem.read(va, &mut d, Access::Read).map_err(mem_fault)?;
-        Ok(d)
-    }
-
     /// The VA of entry `index` of resource table `table`, or None when the
     /// table or the entry does not exist (a null descriptor).
     fn slot_va(&mut self, table: u32, index: u32) -> Result<Option<u64>, Fault> {
@@ -98,7 +95,7 @@ impl<'a, 'c> JobEnv<'a, 'c> {
     }
 
     fn decode(&mut self, va: u64) -> Result<Descriptor, Fault> {
-        let d = self.read_desc(va)?;
+        let d = self.mem.descriptor(va).map_err(mem_fault)?;
         match DescriptorType::of(&d) {
             Some(DescriptorType::Buffer) => match Buffer::unpack(&d) {
                 Ok(b) if b.ty == BufferType::Simple => Ok(Descriptor::Buffer {
@@ -112,6 +109,38 @@ impl<'a, 'c> JobEnv<'a, 'c> {
             Some(DescriptorType::Sampler) => Ok(Descriptor::Sampler(SamplerHandle(va))),
             // A null descriptor: an empty buffer (robust accesses read 0).
             Some(DescriptorType::Null) => Ok(Descriptor::Buffer { va: 0, size: 0 }),
+            _ => Err(self.refuse(ComputeFault::InvalidDescriptor { va }, va)),
+        }
+    }
+
+    /// The descriptor of (`set`, `binding`, `index`) through the program's
+    /// binding map and the resource tables; absent ones are null buffers.
+    fn resolve(&mut self, set: u32, binding: u32, index: u32) -> Result<Descriptor, Fault> {
+        let Some(&slot) = self.code.binding(set, binding) else {
+            return Ok(Descriptor::Buffer { va: 0, size: 0 });
+        };
+        let first = index
+            .checked_mul(slot.stride)
+            .and_then(|i| i.checked_add(slot.first));
+        let Some(first) = first else {
+            return Ok(Descriptor::Buffer { va: 0, size: 0 });
+        };
+        let Some(va) = self.slot_va(slot.table, first)? else {
+            return Ok(Descriptor::Buffer { va: 0, size: 0 });
+        };
+        let d = self.decode(va)?;
+        if slot.stride < 2 {
+            return Ok(d);
+        }
+        // A combined image sampler: the sampler follows the texture.
+        let sampler = match self.slot_va(slot.table, first + 1)? {
+            Some(sva) => self.decode(sva)?,
+            None => Descriptor::Buffer { va: 0, size: 0 },
+        };
+        match (d, sampler) {
+            (Descriptor::Image(image), Descriptor::Sampler(sampler)) => {
+                Ok(Descriptor::CombinedImageSampler { image, sampler })
+            }
             _ => Err(self.refuse(ComputeFault::InvalidDescriptor { va }, va)),
         }
     }
@@ -141,35 +170,6 @@ impl<'a, 'c> JobEnv<'a, 'c> {
     }
 }
 
-fn atomic_apply(op: AtomicOp, old: u64, v: u64, width: u8) -> u64 {
-    let sx = |x: u64| {
-        if width == 4 {
-            x as u32 as i32 as i64
-        } else {
-            x as i64
-        }
-    };
-    match op {
-        AtomicOp::Exchange => v,
-        AtomicOp::CompareExchange { comparator } => {
-            if old == comparator {
-                v
-            } else {
-                old
-            }
-        }
-        AtomicOp::IAdd => old.wrapping_add(v),
-        AtomicOp::ISub => old.wrapping_sub(v),
-        AtomicOp::SMin => sx(old).min(sx(v)) as u64,
-        AtomicOp::SMax => sx(old).max(sx(v)) as u64,
-        AtomicOp::UMin => old.min(v),
-        AtomicOp::UMax => old.max(v),
-        AtomicOp::And => old & v,
-        AtomicOp::Or => old | v,
-        AtomicOp::Xor => old ^ v,
-    }
-}
-
 impl ShaderEnv for JobEnv<'_, '_> {
     fn load(&mut self, va: u64, out: &mut [u8]) -> Result<(), Fault> {
         self.mem.read(va, out, Access::Read).map_err(mem_fault)?;
@@ -188,7 +188,7 @@ impl ShaderEnv for JobEnv<'_, '_> {
             .map_err(mem_fault)?;
         let old = u64::from_le_bytes(b);
         let mask = if n == 8 { u64::MAX } else { u32::MAX as u64 };
-        let new = atomic_apply(op, old, value & mask, n as u8) & mask;
+        let new = op.apply(old, value & mask, n as u8) & mask;
         self.mem
             .write(va, &new.to_le_bytes()[..n])
             .map_err(mem_fault)?;
@@ -196,33 +196,13 @@ impl ShaderEnv for JobEnv<'_, '_> {
     }
 
     fn descriptor(&mut self, set: u32, binding: u32, index: u32) -> Result<Descriptor, Fault> {
-        let Some(&slot) = self.code.binding(set, binding) else {
-            return Ok(Descriptor::Buffer { va: 0, size: 0 });
-        };
-        let first = index
-            .checked_mul(slot.stride)
-            .and_then(|i| i.checked_add(slot.first));
-        let Some(first) = first else {
-            return Ok(Descriptor::Buffer { va: 0, size: 0 });
-        };
-        let Some(va) = self.slot_va(slot.table, first)? else {
-            return Ok(Descriptor::Buffer { va: 0, size: 0 });
-        };
-        let d = self.decode(va)?;
-        if slot.stride < 2 {
+        let key = (set, binding, index);
+        if let Some(&d) = self.descriptors.get(&key) {
             return Ok(d);
         }
-        // A combined image sampler: the sampler follows the texture.
-        let sampler = match self.slot_va(slot.table, first + 1)? {
-            Some(sva) => self.decode(sva)?,
-            None => Descriptor::Buffer { va: 0, size: 0 },
-        };
-        match (d, sampler) {
-            (Descriptor::Image(image), Descriptor::Sampler(sampler)) => {
-                Ok(Descriptor::CombinedImageSampler { image, sampler })
-            }
-            _ => Err(self.refuse(ComputeFault::InvalidDescriptor { va }, va)),
-        }
+        let d = self.resolve(set, binding, index)?;
+        self.descriptors.insert(key, d);
+        Ok(d)
     }
 
     fn push_constants(&mut self, offset: u32, out: &mut [u8]) -> Result<(), Fault> {

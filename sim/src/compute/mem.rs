@@ -3,6 +3,8 @@
 //! unit's micro-TLB), dropped whenever an MMU command runs, as
 //! `gpu_as.rs` does for the command-stream front end.
 
+use mali_csf::desc::DESCRIPTOR_SIZE;
+
 use crate::cs::MemFault;
 use crate::device::VirtualMali;
 use crate::mmu::{Access, Generation};
@@ -111,6 +113,13 @@ impl<'a> ShaderMem<'a> {
         if data.is_empty() {
             return Ok(());
         }
+        let off = va % PAGE;
+        if off + data.len() as u64 <= PAGE {
+            // In one page (the usual store): one translation.
+            let e = self.entry(va, Access::Write)?;
+            self.gpu.mem.write_bytes(e.ppa + off, data);
+            return Ok(());
+        }
         // Translate every page first, so a fault writes nothing.
         let last = va
             .checked_add(data.len() as u64 - 1)
@@ -128,6 +137,13 @@ impl<'a> ShaderMem<'a> {
             done += n;
         }
         Ok(())
+    }
+
+    /// Reads the 32-byte descriptor at `va`.
+    pub fn descriptor(&mut self, va: u64) -> Result<[u8; DESCRIPTOR_SIZE], MemFault> {
+        let mut d = [0; DESCRIPTOR_SIZE];
+        self.read(va, &mut d, Access::Read)?;
+        Ok(d)
     }
 
     /// Reads `out.len()` 32-bit words at `va` for instruction fetch (the

@@ -21,7 +21,6 @@ use std::time::{Duration, Instant};
 
 use mali_csf::desc::{
     FauBuffer, FauSysvals, LocalStorage, ProgramCode, ResourceTable, ShaderProgram, WorkgroupSize,
-    DESCRIPTOR_SIZE,
 };
 use panthor_shader::{ExecError, Program, WorkgroupParams};
 
@@ -88,19 +87,13 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn read_desc(mem: &mut ShaderMem<'_>, va: u64) -> Result<[u8; DESCRIPTOR_SIZE], ComputeError> {
-    let mut d = [0; DESCRIPTOR_SIZE];
-    mem.read(va, &mut d, Access::Read)
-        .map_err(ComputeError::Memory)?;
-    Ok(d)
-}
-
 /// Runs `job` in address space `as_nr` to completion.
 pub fn run(gpu: &VirtualMali, as_nr: u32, job: &ComputeJob) -> Result<(), ComputeError> {
     let mut mem = ShaderMem::new(gpu, as_nr);
     let bad = |va| ComputeError::Refused(ComputeFault::InvalidDescriptor { va });
-    let spd = ShaderProgram::unpack(&read_desc(&mut mem, job.spd)?).map_err(|_| bad(job.spd))?;
-    let tsd = LocalStorage::unpack(&read_desc(&mut mem, job.tsd)?);
+    let spd = mem.descriptor(job.spd).map_err(ComputeError::Memory)?;
+    let spd = ShaderProgram::unpack(&spd).map_err(|_| bad(job.spd))?;
+    let tsd = LocalStorage::unpack(&mem.descriptor(job.tsd).map_err(ComputeError::Memory)?);
     let decoded = gpu.programs.get(&mut mem, spd.binary)?;
     let info = decoded.program.info();
     if info.shared_memory_bytes > 0 && tsd.wls_size < info.shared_memory_bytes {
