@@ -6,7 +6,9 @@
 //!   scattered (every bind is its own VM op) and contiguous (the driver
 //!   merges neighbours into one op);
 //! - copy throughput into a fully bound sparse buffer vs a dense buffer of
-//!   the same size, as a ratio measured in the same run.
+//!   the same size, as a ratio measured in the same run, through the CS copy
+//!   loop (`vkCmdCopyBuffer`) and through a compute kernel on the shader
+//!   cores, with the ratio of the two.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -38,28 +40,18 @@ fn bind_rate(c: &Ctx, batch: u64, scattered: bool) -> f64 {
         blocks += 2 * batch;
     }
     let rate = blocks as f64 / start.elapsed().as_secs_f64();
-    // SAFETY: idle objects.
-    unsafe {
-        c.device.destroy_buffer(sparse, None);
-        c.device.free_memory(mem, None);
-    }
+    c.destroy_buffer(sparse);
+    c.free_memory(mem);
     rate
 }
 
-/// Median seconds per copy of `size` bytes into each destination, the
-/// destinations measured alternately so both see the same machine state.
-fn copy_seconds(
-    c: &Ctx,
-    src: vk::Buffer,
-    dsts: [vk::Buffer; 2],
-    size: u64,
-    reps: usize,
-) -> [f64; 2] {
-    let cbs = dsts.map(|dst| c.record(|cb| c.copy(cb, src, 0, dst, 0, size)));
+/// Median seconds per run of each command buffer, run alternately so all
+/// see the same machine state.
+fn median_seconds<const N: usize>(c: &Ctx, cbs: [vk::CommandBuffer; N], reps: usize) -> [f64; N] {
     for cb in cbs {
         c.submit_wait(c.universal, &[cb]); // warm up: first touch of every page
     }
-    let mut times = [Vec::new(), Vec::new()];
+    let mut times = [(); N].map(|_| Vec::new());
     for _ in 0..reps {
         for (i, cb) in cbs.iter().enumerate() {
             let start = Instant::now();
@@ -70,6 +62,25 @@ fn copy_seconds(
     times.map(|mut t| {
         t.sort_by(f64::total_cmp);
         t[t.len() / 2]
+    })
+}
+
+/// A command buffer copying `size` bytes from `src` to `dst` with the
+/// `copy.comp` kernel (16 bytes per invocation) on the shader cores.
+fn compute_copy(
+    c: &Ctx,
+    k: &Kernel,
+    src: vk::Buffer,
+    dst: vk::Buffer,
+    size: u64,
+) -> vk::CommandBuffer {
+    // One descriptor set per kernel, so each destination gets its own.
+    k.buffer(c, 0, src);
+    k.buffer(c, 1, dst);
+    c.record(|cb| {
+        k.bind(c, cb);
+        // SAFETY: recording a dispatch over the bound set.
+        unsafe { c.device.cmd_dispatch(cb, (size / 16 / 64) as u32, 1, 1) };
     })
 }
 
@@ -97,13 +108,46 @@ fn main() {
         .collect();
     assert_eq!(c.bind(c.sparse, sparse, &binds), vk::Result::SUCCESS);
     let reps = 15;
-    let [t_dense, t_sparse] = copy_seconds(&c, src.buffer, [dense.buffer, sparse], size, reps);
     let gbs = |t: f64| size as f64 / t / 1e9;
-    println!("vkCmdCopyBuffer of 16 MiB (median of {reps}, alternating):");
+    let transfer =
+        [dense.buffer, sparse].map(|dst| c.record(|cb| c.copy(cb, src.buffer, 0, dst, 0, size)));
+    let [t_dense, t_sparse] = median_seconds(&c, transfer, reps);
+    println!("vkCmdCopyBuffer of 16 MiB (CS copy loop; median of {reps}, alternating):");
     println!("  dense:  {:.2} GB/s", gbs(t_dense));
     println!(
         "  sparse: {:.2} GB/s (scattered 64 KiB blocks)",
         gbs(t_sparse)
     );
     println!("  sparse/dense throughput ratio: {:.2}", t_dense / t_sparse);
+
+    let kernels =
+        [(); 2].map(|_| Kernel::new(&c, "copy.comp", &[vk::DescriptorType::STORAGE_BUFFER; 2], 0));
+    let compute = [
+        compute_copy(&c, &kernels[0], src.buffer, dense.buffer, size),
+        compute_copy(&c, &kernels[1], src.buffer, sparse, size),
+    ];
+    let [c_dense, c_sparse] = median_seconds(&c, compute, 5);
+    assert_eq!(
+        pattern(1, size as usize),
+        sparse_contents(&c, sparse, size),
+        "the compute copy must land in the sparse buffer's memory"
+    );
+    println!("Compute copy of 16 MiB (copy.comp, uvec4 per invocation; median of 5, alternating):");
+    println!("  dense:  {:.3} GB/s", gbs(c_dense));
+    println!("  sparse: {:.3} GB/s", gbs(c_sparse));
+    println!("  sparse/dense throughput ratio: {:.2}", c_dense / c_sparse);
+    println!(
+        "  compute/CS copy throughput ratio (sparse): {:.3}",
+        t_sparse / c_sparse
+    );
+    for k in kernels {
+        k.destroy(&c);
+    }
+}
+
+/// What `sparse` holds, read back through a CS copy.
+fn sparse_contents(c: &Ctx, sparse: vk::Buffer, size: u64) -> Vec<u8> {
+    let out = c.dense(size);
+    c.run(|cb| c.copy(cb, sparse, 0, out.buffer, 0, size));
+    out.read(0, size as usize)
 }

@@ -7,168 +7,6 @@ mod common;
 use ash::vk;
 use common::*;
 
-/// SPIR-V of `tests/shaders/<name>`, compiled with glslangValidator
-/// (Debian's glslang-tools).
-fn spirv(name: &str) -> Vec<u32> {
-    let src = format!("{}/tests/shaders/{name}", env!("CARGO_MANIFEST_DIR"));
-    let out = std::env::temp_dir().join(format!("panthor-vk-{}-{name}.spv", std::process::id()));
-    let run = std::process::Command::new("glslangValidator")
-        .args(["-V", "--target-env", "vulkan1.1", "-o"])
-        .arg(&out)
-        .arg(&src)
-        .output()
-        .expect("glslangValidator (Debian package glslang-tools)");
-    assert!(
-        run.status.success(),
-        "glslang failed on {src}: {}",
-        String::from_utf8_lossy(&run.stdout)
-    );
-    let bytes = std::fs::read(&out).unwrap();
-    let _ = std::fs::remove_file(&out);
-    bytes
-        .chunks_exact(4)
-        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect()
-}
-
-/// A compute pipeline over one set of `bindings` (type per binding).
-struct Kernel {
-    set_layout: vk::DescriptorSetLayout,
-    layout: vk::PipelineLayout,
-    pipeline: vk::Pipeline,
-    pool: vk::DescriptorPool,
-    set: vk::DescriptorSet,
-}
-
-impl Kernel {
-    fn new(ctx: &Ctx, shader: &str, bindings: &[vk::DescriptorType], push: u32) -> Kernel {
-        let d = &ctx.device;
-        let b: Vec<_> = bindings
-            .iter()
-            .enumerate()
-            .map(|(i, &t)| {
-                vk::DescriptorSetLayoutBinding::default()
-                    .binding(i as u32)
-                    .descriptor_type(t)
-                    .descriptor_count(1)
-                    .stage_flags(vk::ShaderStageFlags::COMPUTE)
-            })
-            .collect();
-        let code = spirv(shader);
-        // SAFETY: valid create infos; objects are destroyed in Drop order
-        // by the test's end (the device is torn down with them).
-        unsafe {
-            let set_layout = d
-                .create_descriptor_set_layout(
-                    &vk::DescriptorSetLayoutCreateInfo::default().bindings(&b),
-                    None,
-                )
-                .unwrap();
-            let ranges = [vk::PushConstantRange::default()
-                .stage_flags(vk::ShaderStageFlags::COMPUTE)
-                .size(push.max(4))];
-            let sets = [set_layout];
-            let mut li = vk::PipelineLayoutCreateInfo::default().set_layouts(&sets);
-            if push > 0 {
-                li = li.push_constant_ranges(&ranges);
-            }
-            let layout = d.create_pipeline_layout(&li, None).unwrap();
-            let module = d
-                .create_shader_module(&vk::ShaderModuleCreateInfo::default().code(&code), None)
-                .unwrap();
-            let stage = vk::PipelineShaderStageCreateInfo::default()
-                .stage(vk::ShaderStageFlags::COMPUTE)
-                .module(module)
-                .name(c"main");
-            let info = vk::ComputePipelineCreateInfo::default()
-                .stage(stage)
-                .layout(layout);
-            let pipeline = d
-                .create_compute_pipelines(vk::PipelineCache::null(), &[info], None)
-                .expect("vkCreateComputePipelines")[0];
-            d.destroy_shader_module(module, None);
-            let sizes: Vec<_> = bindings
-                .iter()
-                .map(|&t| vk::DescriptorPoolSize {
-                    ty: t,
-                    descriptor_count: 1,
-                })
-                .collect();
-            let pool = d
-                .create_descriptor_pool(
-                    &vk::DescriptorPoolCreateInfo::default()
-                        .max_sets(1)
-                        .pool_sizes(&sizes),
-                    None,
-                )
-                .unwrap();
-            let set = d
-                .allocate_descriptor_sets(
-                    &vk::DescriptorSetAllocateInfo::default()
-                        .descriptor_pool(pool)
-                        .set_layouts(&sets),
-                )
-                .unwrap()[0];
-            Kernel {
-                set_layout,
-                layout,
-                pipeline,
-                pool,
-                set,
-            }
-        }
-    }
-
-    fn buffer(&self, ctx: &Ctx, binding: u32, buffer: vk::Buffer) {
-        let info = [vk::DescriptorBufferInfo {
-            buffer,
-            offset: 0,
-            range: vk::WHOLE_SIZE,
-        }];
-        let w = vk::WriteDescriptorSet::default()
-            .dst_set(self.set)
-            .dst_binding(binding)
-            .descriptor_type(vk::DescriptorType::STORAGE_BUFFER)
-            .buffer_info(&info);
-        // SAFETY: valid write.
-        unsafe { ctx.device.update_descriptor_sets(&[w], &[]) };
-    }
-
-    fn bind(&self, ctx: &Ctx, cb: vk::CommandBuffer) {
-        // SAFETY: recording.
-        unsafe {
-            ctx.device
-                .cmd_bind_pipeline(cb, vk::PipelineBindPoint::COMPUTE, self.pipeline);
-            ctx.device.cmd_bind_descriptor_sets(
-                cb,
-                vk::PipelineBindPoint::COMPUTE,
-                self.layout,
-                0,
-                &[self.set],
-                &[],
-            );
-        }
-    }
-
-    fn destroy(self, ctx: &Ctx) {
-        // SAFETY: the work using them completed.
-        unsafe {
-            ctx.device.destroy_descriptor_pool(self.pool, None);
-            ctx.device.destroy_pipeline(self.pipeline, None);
-            ctx.device.destroy_pipeline_layout(self.layout, None);
-            ctx.device
-                .destroy_descriptor_set_layout(self.set_layout, None);
-        }
-    }
-}
-
-fn words(bytes: &[u8]) -> Vec<u32> {
-    bytes
-        .chunks_exact(4)
-        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect()
-}
-
 #[test]
 fn the_universal_family_reports_compute() {
     let ctx = Ctx::new();
@@ -193,13 +31,7 @@ fn storage_buffers_and_push_constants_through_a_sparse_buffer() {
     const N: usize = 3 * 16384; // 3 blocks of 64 KiB of u32
     let src = ctx.dense((N * 4) as u64);
     let input: Vec<u32> = (0..N as u32).map(|i| i.wrapping_mul(2654435761)).collect();
-    src.write(
-        0,
-        &input
-            .iter()
-            .flat_map(|w| w.to_le_bytes())
-            .collect::<Vec<_>>(),
-    );
+    src.write(0, &bytes_of(&input));
     let dst = ctx.sparse_buffer((N * 4) as u64);
     let mem = ctx.memory(2 << 16);
     assert_eq!(
@@ -225,7 +57,7 @@ fn storage_buffers_and_push_constants_through_a_sparse_buffer() {
     let (mul, add) = (3u32, 17u32);
     ctx.run(|cb| {
         k.bind(&ctx, cb);
-        let pc: Vec<u8> = [mul, add].iter().flat_map(|w| w.to_le_bytes()).collect();
+        let pc = bytes_of(&[mul, add]);
         // SAFETY: recording.
         unsafe {
             ctx.device
@@ -251,23 +83,11 @@ fn shared_memory_reductions_with_base_and_indirect_dispatch() {
     const GROUPS: usize = 8;
     let src = ctx.dense((GROUPS * 256 * 4) as u64);
     let input: Vec<u32> = (0..(GROUPS * 256) as u32).map(|i| i % 1000 + 1).collect();
-    src.write(
-        0,
-        &input
-            .iter()
-            .flat_map(|w| w.to_le_bytes())
-            .collect::<Vec<_>>(),
-    );
+    src.write(0, &bytes_of(&input));
     let dst = ctx.dense((2 * GROUPS * 4) as u64);
     dst.write(0, &[0xff; 2 * GROUPS * 4]);
     let indirect = ctx.dense(12);
-    indirect.write(
-        0,
-        &[4u32, 1, 1]
-            .iter()
-            .flat_map(|w| w.to_le_bytes())
-            .collect::<Vec<_>>(),
-    );
+    indirect.write(0, &bytes_of(&[4, 1, 1]));
     let k = Kernel::new(
         &ctx,
         "reduce.comp",

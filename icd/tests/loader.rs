@@ -444,7 +444,7 @@ fn a_gpu_fault_loses_that_device_only() {
     let cb = c.record(|cb| c.copy(cb, a.buffer, 0, b.buffer, 0, BLOCK));
     // Free the memory behind the source: its VA is unmapped, the copy faults.
     // SAFETY: deliberately invalid use, to make the GPU fault.
-    unsafe { c.device.free_memory(a.memory, None) };
+    c.free_memory(a.memory);
     let fence = c.fence();
     let cbs = [cb];
     // SAFETY: the submission is valid apart from the freed memory.

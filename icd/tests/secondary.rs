@@ -106,11 +106,9 @@ fn a_secondary_copies_through_sparse_memory() {
     });
     assert_eq!(out.read(0, 2 * BLOCK as usize), data);
     // SAFETY: no work is pending.
-    unsafe {
-        c.device.free_command_buffers(c.pool, &[sec]);
-        c.device.destroy_buffer(sparse, None);
-        c.device.free_memory(mem, None);
-    }
+    unsafe { c.device.free_command_buffers(c.pool, &[sec]) };
+    c.destroy_buffer(sparse);
+    c.free_memory(mem);
 }
 
 /// Submitting a secondary, or executing a primary, is refused (the

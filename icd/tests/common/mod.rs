@@ -14,7 +14,24 @@ use ash::vk;
 
 pub const BLOCK: u64 = 64 << 10;
 
+/// What the tests' buffers are used for: copies, shader storage, indirect
+/// dispatch arguments and texel buffer views.
+pub const BUFFER_USAGE: vk::BufferUsageFlags = vk::BufferUsageFlags::from_raw(
+    vk::BufferUsageFlags::TRANSFER_SRC.as_raw()
+        | vk::BufferUsageFlags::TRANSFER_DST.as_raw()
+        | vk::BufferUsageFlags::STORAGE_BUFFER.as_raw()
+        | vk::BufferUsageFlags::INDIRECT_BUFFER.as_raw()
+        | vk::BufferUsageFlags::UNIFORM_TEXEL_BUFFER.as_raw(),
+);
+
 mod cdylib;
+mod images;
+mod kernel;
+// Not every test binary uses every helper.
+#[allow(unused_imports)]
+pub use images::*;
+#[allow(unused_imports)]
+pub use kernel::*;
 
 /// The ICD cargo built, checked against every source its build used.
 fn library() -> PathBuf {
@@ -82,6 +99,15 @@ pub struct Ctx {
     pub pool: vk::CommandPool,
     pub timeline: ash::khr::timeline_semaphore::Device,
     messenger: Option<(ash::ext::debug_utils::Instance, vk::DebugUtilsMessengerEXT)>,
+    /// Buffers and memory made by the helpers below, destroyed with the
+    /// device (so tests under validation leak nothing).
+    owned: Mutex<Owned>,
+}
+
+#[derive(Default)]
+struct Owned {
+    buffers: Vec<vk::Buffer>,
+    memories: Vec<vk::DeviceMemory>,
 }
 
 impl Ctx {
@@ -182,6 +208,7 @@ impl Ctx {
             pool,
             timeline,
             messenger,
+            owned: Mutex::default(),
         }
     }
 
@@ -190,17 +217,38 @@ impl Ctx {
             .allocation_size(size)
             .memory_type_index(0);
         // SAFETY: valid allocate info.
-        unsafe { self.device.allocate_memory(&info, None) }.expect("vkAllocateMemory")
+        let memory = unsafe { self.device.allocate_memory(&info, None) }.expect("vkAllocateMemory");
+        self.owned().memories.push(memory);
+        memory
+    }
+
+    fn owned(&self) -> MutexGuard<'_, Owned> {
+        self.owned.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Destroys a buffer made by `dense` or `sparse_buffer` before the device.
+    pub fn destroy_buffer(&self, buffer: vk::Buffer) {
+        self.owned().buffers.retain(|&b| b != buffer);
+        // SAFETY: the caller's work with it is done; it leaves our list.
+        unsafe { self.device.destroy_buffer(buffer, None) };
+    }
+
+    /// Frees memory made by `memory` or `dense` before the device.
+    pub fn free_memory(&self, memory: vk::DeviceMemory) {
+        self.owned().memories.retain(|&m| m != memory);
+        // SAFETY: the caller's work with it is done; it leaves our list.
+        unsafe { self.device.free_memory(memory, None) };
     }
 
     /// A buffer bound to its own memory, plus a CPU pointer to it.
     pub fn dense(&self, size: u64) -> Dense {
         let info = vk::BufferCreateInfo::default()
             .size(size)
-            .usage(vk::BufferUsageFlags::TRANSFER_SRC | vk::BufferUsageFlags::TRANSFER_DST);
+            .usage(BUFFER_USAGE);
         // SAFETY: valid create info; then bind and map what was made.
         unsafe {
             let buffer = self.device.create_buffer(&info, None).unwrap();
+            self.owned().buffers.push(buffer);
             let req = self.device.get_buffer_memory_requirements(buffer);
             let memory = self.memory(req.size);
             self.device.bind_buffer_memory(buffer, memory, 0).unwrap();
@@ -221,14 +269,17 @@ impl Ctx {
     pub fn sparse_buffer(&self, size: u64) -> vk::Buffer {
         let info = vk::BufferCreateInfo::default()
             .size(size)
-            .usage(vk::BufferUsageFlags::TRANSFER_SRC | vk::BufferUsageFlags::TRANSFER_DST)
+            .usage(BUFFER_USAGE)
             .flags(
                 vk::BufferCreateFlags::SPARSE_BINDING
                     | vk::BufferCreateFlags::SPARSE_RESIDENCY
                     | vk::BufferCreateFlags::SPARSE_ALIASED,
             );
         // SAFETY: valid create info.
-        unsafe { self.device.create_buffer(&info, None) }.expect("sparse vkCreateBuffer")
+        let buffer =
+            unsafe { self.device.create_buffer(&info, None) }.expect("sparse vkCreateBuffer");
+        self.owned().buffers.push(buffer);
+        buffer
     }
 
     /// Records with `f` and runs on the universal queue; waits.
@@ -373,6 +424,13 @@ impl Drop for Ctx {
         // SAFETY: teardown in reverse order of creation, device idle first.
         unsafe {
             let _ = self.device.device_wait_idle();
+            let owned = std::mem::take(&mut *self.owned());
+            for b in owned.buffers {
+                self.device.destroy_buffer(b, None);
+            }
+            for m in owned.memories {
+                self.device.free_memory(m, None);
+            }
             self.device.destroy_command_pool(self.pool, None);
             self.device.destroy_device(None);
             if let Some((du, m)) = self.messenger.take() {
