@@ -107,7 +107,7 @@ pub fn pack(format: vk::Format, value: &vk::ClearColorValue) -> Option<Vec<u8>> 
         || info.stencil_bits != 0
         || info.planes != 0
         || info.chroma.is_some()
-        || ![4, 8, 16].contains(&info.block_bytes)
+        || ![1, 2, 4, 8, 16].contains(&info.block_bytes)
     {
         return None;
     }
@@ -419,6 +419,19 @@ mod tests {
     }
 
     #[test]
+    fn one_and_two_byte_texels() {
+        let v = float([1.0, 0.5, 0.25, 1.0]);
+        assert_eq!(pack(vk::Format::R8_UNORM, &v).unwrap(), [0xff]);
+        assert_eq!(pack(vk::Format::R8G8_UNORM, &v).unwrap(), [0xff, 0x80]);
+        assert_eq!(pack(vk::Format::R16_UNORM, &v).unwrap(), [0xff, 0xff]);
+        // R5G6B5: R in bits 11..16, G in 5..11, B in 0..5.
+        let p = pack(vk::Format::R5G6B5_UNORM_PACK16, &v).unwrap();
+        assert_eq!(u16::from_le_bytes([p[0], p[1]]), 31 << 11 | 32 << 5 | 8);
+        let p = pack(vk::Format::R8_UINT, &uint([300, 0, 0, 0])).unwrap();
+        assert_eq!(p, [300u32 as u8]);
+    }
+
+    #[test]
     fn snorm8_known_values() {
         let p = pack(vk::Format::R8G8B8A8_SNORM, &float([-1.0, 1.0, 0.0, -2.0])).unwrap();
         assert_eq!(p, [0x81, 0x7f, 0x00, 0x81]);
@@ -654,8 +667,6 @@ mod tests {
             vk::Format::BC1_RGB_UNORM_BLOCK,
             vk::Format::ASTC_4X4_UNORM_BLOCK,
             vk::Format::G8_B8R8_2PLANE_420_UNORM,
-            vk::Format::R8_UNORM,
-            vk::Format::R16_UNORM,
             vk::Format::R8G8B8_UNORM,
             vk::Format::R16G16B16_SFLOAT,
             vk::Format::R32G32B32_SFLOAT,
@@ -667,7 +678,7 @@ mod tests {
         }
     }
 
-    /// Invariant: every format the table lists with a 4, 8 or 16-byte,
+    /// Invariant: every format the table lists with a 1, 2, 4, 8 or 16-byte,
     /// uncompressed, single-plane color block either packs to exactly
     /// `block_bytes` or is one of the documented exclusions (64-bit
     /// components, X padding, the NV fixed-point `R16G16_S10_5_NV`).
@@ -687,7 +698,7 @@ mod tests {
                         && info.stencil_bits == 0
                         && info.planes == 0
                         && info.chroma.is_none()
-                        && [4, 8, 16].contains(&info.block_bytes);
+                        && [1, 2, 4, 8, 16].contains(&info.block_bytes);
                     if colour {
                         let n = info.name;
                         assert!(
@@ -699,7 +710,8 @@ mod tests {
             }
         }
         // 7 x RGBA8, BGRA8, ABGR8 packed, R16G16, RGBA16; 6 x two A2 10-bit
-        // packings; 3 x R32, R32G32, RGBA32; B10G11R11; E5B9G9R9.
-        assert_eq!(packed, 3 * 7 + 2 * 6 + 2 * 7 + 3 * 3 + 2);
+        // packings; 3 x R32, R32G32, RGBA32; B10G11R11; E5B9G9R9. Small
+        // texels: 7 x R8, R8G8, R16; R4G4; nine 16-bit packings.
+        assert_eq!(packed, 3 * 7 + 2 * 6 + 2 * 7 + 3 * 3 + 2 + 3 * 7 + 1 + 9);
     }
 }

@@ -19,6 +19,7 @@ use crate::event::{Event, EVENT_RESET, EVENT_SET};
 use crate::guard::{guard, guard_void, VkError, VkResult};
 use crate::image::Image;
 use crate::memory::Memory;
+use crate::meta_copy;
 use crate::upload::Upload;
 use crate::{handle, vk_bail};
 
@@ -553,9 +554,11 @@ fn buffer_image_copies(
     copies: &[vk::BufferImageCopy],
     to_image: bool,
 ) -> VkResult<()> {
-    cb.record(what, |cs| {
+    let dev = &cb.dev;
+    cb.record_compute(what, |cs, upload, _| {
         let (buf, img) = (buffer(buf)?, image(img)?);
         let iref = img.transfer_ref()?;
+        let via_shaders = meta_copy::needed(img);
         for c in copies {
             let r = region(&c.image_subresource, c.image_offset, c.image_extent)?;
             let layers = if r.layer_count == u32::MAX {
@@ -567,12 +570,23 @@ fn buffer_image_copies(
                 layer_count: layers,
                 ..r
             };
-            buf.check_range(c.buffer_offset, buffer_span(img, c, layers), "buffer side")?;
+            let span = buffer_span(img, c, layers);
+            buf.check_range(c.buffer_offset, span, "buffer side")?;
             let bl = BufferLayout {
                 va: buf.address(c.buffer_offset)?,
                 row_length: c.buffer_row_length,
                 image_height: c.buffer_image_height,
             };
+            if via_shaders {
+                let mut m = meta_copy::Recorder { cs, upload, dev };
+                let side = meta_copy::BufferSide::new(bl, span, &r);
+                if to_image {
+                    m.buffer_to_image(side, img, &r)?;
+                } else {
+                    m.image_to_buffer(img, &r, side)?;
+                }
+                continue;
+            }
             let done = if to_image {
                 cs_image::buffer_to_image(cs, bl, iref, &r)
             } else {
@@ -626,13 +640,20 @@ pub unsafe extern "system" fn cmd_copy_image(
     guard_void("vkCmdCopyImage", || {
         // SAFETY: regions holds count elements.
         let regions = unsafe { handle::slice(regions, count) };
-        cb!(cb).record("vkCmdCopyImage", |cs| {
+        let cb = cb!(cb);
+        let dev = &cb.dev;
+        cb.record_compute("vkCmdCopyImage", |cs, upload, _| {
             let (src, dst) = (image(src)?, image(dst)?);
             let (sref, dref) = (src.transfer_ref()?, dst.transfer_ref()?);
+            let via_shaders = meta_copy::needed(src) || meta_copy::needed(dst);
             for c in regions {
                 let sr = region(&c.src_subresource, c.src_offset, c.extent)?;
                 let dr = region(&c.dst_subresource, c.dst_offset, c.extent)?;
-                cs_image::image_to_image(cs, sref, &sr, dref, &dr).map_err(copy_error)?;
+                if via_shaders {
+                    meta_copy::Recorder { cs, upload, dev }.image_to_image(src, &sr, dst, &dr)?;
+                } else {
+                    cs_image::image_to_image(cs, sref, &sr, dref, &dr).map_err(copy_error)?;
+                }
             }
             Ok(())
         })
@@ -655,8 +676,11 @@ pub unsafe extern "system" fn cmd_clear_color_image(
                 handle::slice(ranges, count),
             )
         };
-        cb!(cb).record("vkCmdClearColorImage", |cs| {
+        let cb = cb!(cb);
+        let dev = &cb.dev;
+        cb.record_compute("vkCmdClearColorImage", |cs, upload, _| {
             let img = image(img)?;
+            let via_shaders = meta_copy::needed(img);
             let Some(block) = clear_color::pack(img.format, color) else {
                 vk_bail!(
                     vk::Result::ERROR_UNKNOWN,
@@ -678,8 +702,18 @@ pub unsafe extern "system" fn cmd_clear_color_image(
                     r.layer_count
                 };
                 for level in r.base_mip_level..r.base_mip_level.saturating_add(levels) {
-                    cs_image::clear(cs, iref, level, r.base_array_layer, layers, &block)
-                        .map_err(copy_error)?;
+                    if via_shaders {
+                        meta_copy::Recorder { cs, upload, dev }.clear(
+                            img,
+                            level,
+                            r.base_array_layer,
+                            layers,
+                            &block,
+                        )?;
+                    } else {
+                        cs_image::clear(cs, iref, level, r.base_array_layer, layers, &block)
+                            .map_err(copy_error)?;
+                    }
                 }
             }
             Ok(())

@@ -363,6 +363,7 @@ pub fn image_to_image(
     dst_r: &Region,
 ) -> Result<(), CopyError> {
     let (sd, dd) = (src.layout.desc(), dst.layout.desc());
+    check_block(sd.block)?;
     if sd.block.bytes != dd.block.bytes {
         return Err(CopyError::BlockBytesMismatch {
             src: sd.block.bytes,
@@ -481,15 +482,21 @@ pub fn clear(
 
 /// A validated image region in texel blocks.
 #[derive(Clone, Copy, Debug)]
-struct Span {
-    level: u32,
+pub struct Span {
+    pub level: u32,
     /// First block (x, y, z); z is 0 unless the image is 3D.
-    origin: [u32; 3],
-    base_layer: u32,
+    pub origin: [u32; 3],
+    pub base_layer: u32,
     /// Whether slices are z slices (3D) rather than layers.
-    slices_are_z: bool,
+    pub slices_are_z: bool,
     /// Blocks in x, y and slices (3D depth or layer count).
-    shape: [u32; 3],
+    pub shape: [u32; 3],
+}
+
+/// Checks region `r` of `img` (bounds, layers, block alignment) for a
+/// transfer made elsewhere (`meta_copy`), whatever its block size.
+pub fn check_region(img: ImageRef<'_>, r: &Region) -> Result<Span, CopyError> {
+    image_span(img, r, None)
 }
 
 fn check_block(block: TexelBlock) -> Result<(), CopyError> {
@@ -540,7 +547,6 @@ fn resolve_layers(layers: u32, base: u32, count: u32) -> Result<u32, CopyError> 
 /// (the destination's x/y extent is then derived from it, not read).
 fn image_span(img: ImageRef<'_>, r: &Region, forced: Option<[u32; 3]>) -> Result<Span, CopyError> {
     let desc = img.layout.desc();
-    check_block(desc.block)?;
     check_image_va(img)?;
     let level_extent = img
         .layout
@@ -625,6 +631,7 @@ fn image_span(img: ImageRef<'_>, r: &Region, forced: Option<[u32; 3]>) -> Result
 
 /// The image's span and side in a buffer copy (single-sample images only).
 fn buffer_copy_sides<'a>(img: ImageRef<'a>, r: &Region) -> Result<(Span, Side<'a>), CopyError> {
+    check_block(img.layout.desc().block)?;
     let span = image_span(img, r, None)?;
     let samples = img.layout.desc().samples;
     if samples != 1 {

@@ -31,6 +31,9 @@ pub struct Device {
     pub sparse_residency: bool,
     /// Compute shaders run (the virtual Mali's shader cores).
     pub shader_core: bool,
+    /// The driver's texel-copy kernel (`meta_copy`), made on first use and
+    /// dropped at vkDestroyDevice (its memory holds the device).
+    pub meta_copy: Mutex<Option<Arc<crate::pipeline::ComputePipeline>>>,
     /// Nanoseconds per GPU timestamp tick (`timestampPeriod`).
     pub timestamp_period: f32,
     pub api_version: u32,
@@ -261,6 +264,7 @@ pub unsafe extern "system" fn create_device(
             gpu: pd.gpu,
             sparse_residency: pd.sparse_residency,
             shader_core: pd.shader_core(),
+            meta_copy: Mutex::new(None),
             timestamp_period: pd.timestamp_period(),
             api_version: pd.device_version(),
             extensions,
@@ -301,6 +305,12 @@ pub unsafe extern "system" fn destroy_device(
         };
         // Finish what is in flight, so no job outlives its memory.
         let _ = dev.wait_idle();
+        drop(
+            dev.meta_copy
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take(),
+        );
         for q in std::mem::take(&mut *dev.queues.lock().unwrap_or_else(|e| e.into_inner())) {
             // SAFETY: made by new_dispatchable in create_device.
             drop(unsafe { handle::free_dispatchable::<Queue, _>(q) });

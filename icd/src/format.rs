@@ -2,13 +2,13 @@
 //! registry's texel-block table (`vk_tables`).
 //!
 //! Images hold formats whose texel block is 4, 8 or 16 bytes (32/64/128-bit
-//! colour formats and the BC/ETC2/EAC/ASTC compressed ones): command streams
-//! move whole aligned 32-bit words, so 8/16/24-bit texels could not be
-//! copied into the interleaved layout without byte operations, which need
-//! the compute path. Depth/stencil and multi-planar formats wait for it too.
-//! What images can do today is transfers (copies and clears), so the
-//! features are TRANSFER_SRC | TRANSFER_DST, and usage beyond transfers is
-//! refused.
+//! colour formats and the BC/ETC2/EAC/ASTC compressed ones) everywhere:
+//! command streams move whole aligned 32-bit words. 8 and 16-bit texels need
+//! byte stores, which only the shader cores make (`meta_copy`), so they are
+//! offered where shaders run (the virtual Mali). 24-bit, depth/stencil and
+//! multi-planar formats are not offered. Features are the transfers, plus
+//! sampling and storage where shaders run and the texture unit has the
+//! format.
 
 use ash::vk;
 
@@ -53,14 +53,22 @@ pub const SUPPORTED_FLAGS: vk::ImageCreateFlags = vk::ImageCreateFlags::from_raw
 /// Largest image resource (bytes).
 pub const MAX_RESOURCE_SIZE: u64 = 1 << 40;
 
-/// The texel block of a format images can hold.
-pub fn image_block(format: vk::Format) -> Option<TexelBlock> {
+/// The texel block of a plain colour format (no depth, stencil, planes or
+/// chroma subsampling) of 1, 2, 4, 8 or 16 bytes.
+pub fn plain_block(format: vk::Format) -> Option<TexelBlock> {
     let f = vk_tables::format(format)?;
     let plain = f.planes == 0 && f.depth_bits == 0 && f.stencil_bits == 0 && f.chroma.is_none();
-    (plain && matches!(f.block_bytes, 4 | 8 | 16)).then_some(TexelBlock {
+    (plain && matches!(f.block_bytes, 1 | 2 | 4 | 8 | 16)).then_some(TexelBlock {
         bytes: f.block_bytes,
         extent: f.block_extent,
     })
+}
+
+/// The texel block of a format images can hold on a device with `caps`:
+/// 4, 8 and 16-byte blocks, which the command stream copies, and with
+/// shaders 1 and 2-byte texels, which the shader cores copy (`meta_copy`).
+pub fn image_block(format: vk::Format, caps: Caps) -> Option<TexelBlock> {
+    plain_block(format).filter(|b| b.bytes >= 4 || caps.shaders)
 }
 
 /// The format features of `format` (linear tiling, optimal tiling, buffer).
@@ -95,7 +103,7 @@ pub fn features(format: vk::Format, caps: Caps) -> vk::FormatProperties {
             }
             f
         });
-    match image_block(format) {
+    match image_block(format, caps) {
         Some(b) => vk::FormatProperties {
             // Linear images of compressed formats are allowed by the spec
             // but pointless for transfers; offer them uncompressed only.
@@ -146,7 +154,7 @@ pub fn image_format_properties(
     flags: vk::ImageCreateFlags,
 ) -> VkResult<vk::ImageFormatProperties> {
     let unsupported = |why: String| Err(VkError::new(vk::Result::ERROR_FORMAT_NOT_SUPPORTED, why));
-    let Some(block) = image_block(format) else {
+    let Some(block) = image_block(format, caps) else {
         return unsupported(format!("{format:?} is not an image format of this driver"));
     };
     let Some(dim) = dim_of(ty) else {
@@ -257,7 +265,7 @@ fn sparse_properties_for(
     if samples != vk::SampleCountFlags::TYPE_1 {
         return None;
     }
-    sparse_format_properties(dim_of(ty)?, image_block(format)?)
+    sparse_format_properties(dim_of(ty)?, image_block(format, pd.caps())?)
 }
 
 pub unsafe extern "system" fn get_format_properties(
@@ -512,6 +520,6 @@ pub fn check_image(caps: Caps, info: &vk::ImageCreateInfo<'_>) -> VkResult<Texel
     ) {
         vk_bail!(vk::Result::ERROR_UNKNOWN, "vkCreateImage: {}", e.why);
     }
-    image_block(info.format)
+    image_block(info.format, caps)
         .ok_or_else(|| VkError::new(vk::Result::ERROR_UNKNOWN, "unsupported format"))
 }

@@ -125,7 +125,7 @@ unsafe fn plan(caps: crate::format::Caps, info: &vk::ImageCreateInfo<'_>) -> VkR
     };
     let usable = |m: Modifier| modifier::check_create(caps, info, m);
     let block = |m: Modifier| {
-        image_block(info.format).ok_or_else(|| {
+        image_block(info.format, caps).ok_or_else(|| {
             VkError::new(
                 vk::Result::ERROR_UNKNOWN,
                 format!("{m:?}: unsupported format"),

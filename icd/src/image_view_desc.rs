@@ -9,6 +9,8 @@
 //! (row stride = bytes of a row of tiles, slice stride = bytes of a layer
 //! of 3D bricks), linear ones row by row.
 
+use std::ops::Range;
+
 use ash::vk;
 use mali_csf::desc::{
     ClumpOrdering, GenericPlane, Texture, TextureDimension, DESCRIPTOR_SIZE, IDENTITY_SWIZZLE,
@@ -17,7 +19,7 @@ use mali_csf::desc::{
 use crate::device::DeviceRef;
 use crate::guard::VkResult;
 use crate::image::Image;
-use crate::layout::Tiling;
+use crate::layout::{ImageLayout, Tiling};
 use crate::mali_format::mali_format;
 use crate::memory::Memory;
 use crate::vk_bail;
@@ -53,43 +55,18 @@ impl ViewDescriptors {
         let Some(fmt) = mali_format(info.format) else {
             return Ok(None);
         };
-        let base = image.address()?;
         let layout = &image.layout;
         let desc = layout.desc();
         let levels = range.level_count;
         let layers = range.layer_count;
-        let mut planes = Vec::with_capacity((levels * layers) as usize * DESCRIPTOR_SIZE);
-        for layer in range.base_array_layer..range.base_array_layer + layers {
-            for level in range.base_mip_level..range.base_mip_level + levels {
-                let (Some(sub), Some(extent)) = (
-                    layout.subresource(level, layer),
-                    layout.level_extent_texels(level),
-                ) else {
-                    vk_bail!(
-                        vk::Result::ERROR_UNKNOWN,
-                        "view of level {level} layer {layer} outside the image"
-                    );
-                };
-                let plane = GenericPlane {
-                    ordering: match desc.tiling {
-                        Tiling::Linear => ClumpOrdering::Linear,
-                        Tiling::Interleaved64K => ClumpOrdering::Interleaved64K,
-                    },
-                    clump_format: fmt.clump,
-                    size: u32::try_from(sub.size).unwrap_or(u32::MAX),
-                    pointer: base + sub.offset,
-                    row_stride: u32::try_from(sub.row_pitch).unwrap_or(u32::MAX),
-                    slice_stride: if info.view_type == vk::ImageViewType::TYPE_3D {
-                        u32::try_from(sub.depth_pitch).unwrap_or(u32::MAX)
-                    } else {
-                        0
-                    },
-                    width: extent[0],
-                    height: extent[1],
-                };
-                planes.extend_from_slice(&plane.pack());
-            }
-        }
+        let planes = plane_array(
+            layout,
+            image.address()?,
+            fmt.clump,
+            range.base_mip_level..range.base_mip_level + levels,
+            range.base_array_layer..range.base_array_layer + layers,
+            info.view_type == vk::ImageViewType::TYPE_3D,
+        )?;
         let mem = Memory::with_contents(dev, &planes)?;
         let extent = layout
             .level_extent_texels(range.base_mip_level)
@@ -117,7 +94,7 @@ impl ViewDescriptors {
                 channel(c.b, 2),
                 channel(c.a, 3),
             ],
-            texel_interleave: desc.tiling != Tiling::Linear || desc.block.extent != [1, 1, 1],
+            texel_interleave: texel_interleave(layout),
             levels,
             minimum_level: 0,
             minimum_lod: 0.0,
@@ -145,4 +122,58 @@ impl ViewDescriptors {
             _planes: mem,
         }))
     }
+}
+
+/// The `Generic Plane` descriptors of `levels` of `layers` of an image at
+/// GPU VA `base`, layer-major as the texture unit indexes them; `volume`
+/// planes step through 3D slices.
+pub fn plane_array(
+    layout: &ImageLayout,
+    base: u64,
+    clump: u8,
+    levels: Range<u32>,
+    layers: Range<u32>,
+    volume: bool,
+) -> VkResult<Vec<u8>> {
+    let ordering = match layout.desc().tiling {
+        Tiling::Linear => ClumpOrdering::Linear,
+        Tiling::Interleaved64K => ClumpOrdering::Interleaved64K,
+    };
+    let mut planes = Vec::with_capacity(levels.len() * layers.len() * DESCRIPTOR_SIZE);
+    for layer in layers {
+        for level in levels.clone() {
+            let (Some(sub), Some(extent)) = (
+                layout.subresource(level, layer),
+                layout.level_extent_texels(level),
+            ) else {
+                vk_bail!(
+                    vk::Result::ERROR_UNKNOWN,
+                    "view of level {level} layer {layer} outside the image"
+                );
+            };
+            let plane = GenericPlane {
+                ordering,
+                clump_format: clump,
+                size: u32::try_from(sub.size).unwrap_or(u32::MAX),
+                pointer: base + sub.offset,
+                row_stride: u32::try_from(sub.row_pitch).unwrap_or(u32::MAX),
+                slice_stride: if volume {
+                    u32::try_from(sub.depth_pitch).unwrap_or(u32::MAX)
+                } else {
+                    0
+                },
+                width: extent[0],
+                height: extent[1],
+            };
+            planes.extend_from_slice(&plane.pack());
+        }
+    }
+    Ok(planes)
+}
+
+/// Whether the texture unit must de-interleave texel blocks: tiled
+/// layouts and compressed formats.
+pub fn texel_interleave(layout: &ImageLayout) -> bool {
+    let desc = layout.desc();
+    desc.tiling != Tiling::Linear || desc.block.extent != [1, 1, 1]
 }

@@ -57,6 +57,7 @@ pub mod layout;
 pub mod loader;
 pub mod mali_format;
 pub mod memory;
+pub mod meta_copy;
 pub mod modifier;
 pub mod physical_device;
 pub mod pipeline;

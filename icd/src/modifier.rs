@@ -48,7 +48,7 @@
 use ash::vk;
 use drm_fourcc::{DrmModifier, DrmVendor};
 
-use crate::format::{self, image_block};
+use crate::format::{self, plain_block};
 use crate::guard::{VkError, VkResult};
 use crate::layout::{Tiling, LINEAR_ALIGNMENT, TILE_BYTES};
 
@@ -227,7 +227,7 @@ pub fn check_linear_plane(
             why,
         ))
     };
-    let bytes = image_block(format).map_or(0, |b| u64::from(b.bytes));
+    let bytes = plain_block(format).map_or(0, |b| u64::from(b.bytes));
     let row = u64::from(width) * bytes;
     if plane.row_pitch < row || plane.row_pitch % LINEAR_ALIGNMENT != 0 || bytes == 0 {
         return bad(format!(
@@ -307,7 +307,14 @@ mod tests {
             bc[0].drm_format_modifier,
             DRM_FORMAT_MOD_ARM_INTERLEAVED_64K
         );
-        assert!(format_modifiers(vk::Format::R8_UNORM, caps).is_empty());
+        // 8-bit texels need the shader cores' copies.
+        assert_eq!(format_modifiers(vk::Format::R8_UNORM, caps).len(), 2);
+        let no_shaders = format::Caps {
+            shaders: false,
+            ..caps
+        };
+        assert!(format_modifiers(vk::Format::R8_UNORM, no_shaders).is_empty());
+        assert!(format_modifiers(vk::Format::R8G8B8_UNORM, caps).is_empty());
     }
 
     #[test]

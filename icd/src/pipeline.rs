@@ -63,12 +63,6 @@ impl ComputePipeline {
         cache: Option<&PipelineCache>,
         info: &vk::ComputePipelineCreateInfo<'_>,
     ) -> VkResult<Self> {
-        if !dev.shader_core {
-            vk_bail!(
-                vk::Result::ERROR_FEATURE_NOT_PRESENT,
-                "this device has no shader compiler (only the virtual Mali runs shaders)"
-            );
-        }
         // SAFETY: the layout and module are ours (valid usage).
         let layout = unsafe { PipelineLayout::from_handle(info.layout) }?;
         let stage = &info.stage;
@@ -91,7 +85,25 @@ impl ComputePipeline {
             spec: unsafe { specialization(stage.p_specialization_info) }?,
             spirv: module.words.clone(),
         };
-        let compiled = compile(&binary, cache, layout)?;
+        Self::build(dev, cache, &binary, layout)
+    }
+
+    /// A pipeline running `binary` over `layout`: checked by the shader
+    /// core's decoder, then uploaded. The driver's own kernels (`meta_copy`)
+    /// are made here too.
+    pub fn build(
+        dev: &DeviceRef,
+        cache: Option<&PipelineCache>,
+        binary: &ShaderBinary,
+        layout: &PipelineLayout,
+    ) -> VkResult<Self> {
+        if !dev.shader_core {
+            vk_bail!(
+                vk::Result::ERROR_FEATURE_NOT_PRESENT,
+                "this device has no shader compiler (only the virtual Mali runs shaders)"
+            );
+        }
+        let compiled = compile(binary, cache, layout)?;
         let dyn_base = Self::dynamic_bases(&layout.sets);
         let mut bindings = Vec::new();
         for (s, set) in layout.sets.iter().enumerate() {

@@ -65,54 +65,22 @@ fn sparse_image_format_properties_use_the_standard_shapes() {
         g(vk::Format::BC1_RGBA_UNORM_BLOCK, vk::ImageType::TYPE_2D),
         Some((512, 256, 1))
     );
-    // 8-bit texels need byte moves (the compute path): not offered yet.
-    assert_eq!(g(vk::Format::R8_UNORM, vk::ImageType::TYPE_2D), None);
+    // 8 and 16-bit texels (copied by the shader cores).
+    assert_eq!(
+        g(vk::Format::R8_UNORM, vk::ImageType::TYPE_2D),
+        Some((256, 256, 1))
+    );
+    assert_eq!(
+        g(vk::Format::R8G8_UNORM, vk::ImageType::TYPE_2D),
+        Some((256, 128, 1))
+    );
+    assert_eq!(
+        g(vk::Format::R16_UNORM, vk::ImageType::TYPE_3D),
+        Some((32, 32, 32))
+    );
+    // 24-bit texels have no standard shape.
+    assert_eq!(g(vk::Format::R8G8B8_UNORM, vk::ImageType::TYPE_2D), None);
     assert_eq!(g(vk::Format::R8G8B8A8_UNORM, vk::ImageType::TYPE_1D), None);
-}
-
-fn image(
-    c: &Ctx,
-    ty: vk::ImageType,
-    format: vk::Format,
-    extent: [u32; 3],
-    levels: u32,
-    layers: u32,
-    sparse: bool,
-) -> vk::Image {
-    let flags = if sparse {
-        vk::ImageCreateFlags::SPARSE_BINDING
-            | vk::ImageCreateFlags::SPARSE_RESIDENCY
-            | vk::ImageCreateFlags::SPARSE_ALIASED
-    } else {
-        vk::ImageCreateFlags::empty()
-    };
-    let info = vk::ImageCreateInfo::default()
-        .image_type(ty)
-        .format(format)
-        .extent(vk::Extent3D {
-            width: extent[0],
-            height: extent[1],
-            depth: extent[2],
-        })
-        .mip_levels(levels)
-        .array_layers(layers)
-        .samples(vk::SampleCountFlags::TYPE_1)
-        .tiling(vk::ImageTiling::OPTIMAL)
-        .usage(vk::ImageUsageFlags::TRANSFER_SRC | vk::ImageUsageFlags::TRANSFER_DST)
-        .flags(flags);
-    // SAFETY: valid create info.
-    unsafe { c.device.create_image(&info, None) }.expect("vkCreateImage")
-}
-
-fn mapped(c: &Ctx, mem: vk::DeviceMemory, len: u64) -> &'static [u8] {
-    // SAFETY: mapping a memory object of at least len bytes; kept mapped.
-    unsafe {
-        let p = c
-            .device
-            .map_memory(mem, 0, vk::WHOLE_SIZE, vk::MemoryMapFlags::empty())
-            .unwrap() as *const u8;
-        std::slice::from_raw_parts(p, len as usize)
-    }
 }
 
 #[test]

@@ -1,5 +1,6 @@
-//! Image helpers for the loader tests: copy regions, block binds and
-//! `vkQueueBindSparse` of image blocks and opaque ranges.
+//! Image helpers for the loader tests: transfer images, copy regions, block
+//! binds, `vkQueueBindSparse` of image blocks and opaque ranges, and host
+//! views of memory.
 
 use ash::vk;
 
@@ -96,5 +97,52 @@ pub fn bind_image(
             .wait_for_fences(&[fence], true, 10_000_000_000)
             .unwrap();
         c.device.destroy_fence(fence, None);
+    }
+}
+
+/// A transfer image (sparse: binding, residency and aliased).
+pub fn image(
+    c: &Ctx,
+    ty: vk::ImageType,
+    format: vk::Format,
+    extent: [u32; 3],
+    levels: u32,
+    layers: u32,
+    sparse: bool,
+) -> vk::Image {
+    let flags = if sparse {
+        vk::ImageCreateFlags::SPARSE_BINDING
+            | vk::ImageCreateFlags::SPARSE_RESIDENCY
+            | vk::ImageCreateFlags::SPARSE_ALIASED
+    } else {
+        vk::ImageCreateFlags::empty()
+    };
+    let info = vk::ImageCreateInfo::default()
+        .image_type(ty)
+        .format(format)
+        .extent(vk::Extent3D {
+            width: extent[0],
+            height: extent[1],
+            depth: extent[2],
+        })
+        .mip_levels(levels)
+        .array_layers(layers)
+        .samples(vk::SampleCountFlags::TYPE_1)
+        .tiling(vk::ImageTiling::OPTIMAL)
+        .usage(vk::ImageUsageFlags::TRANSFER_SRC | vk::ImageUsageFlags::TRANSFER_DST)
+        .flags(flags);
+    // SAFETY: valid create info.
+    unsafe { c.device.create_image(&info, None) }.expect("vkCreateImage")
+}
+
+/// Host view of `len` bytes of `mem`, mapped for the rest of the test.
+pub fn mapped(c: &Ctx, mem: vk::DeviceMemory, len: u64) -> &'static [u8] {
+    // SAFETY: mapping a memory object of at least len bytes; kept mapped.
+    unsafe {
+        let p = c
+            .device
+            .map_memory(mem, 0, vk::WHOLE_SIZE, vk::MemoryMapFlags::empty())
+            .unwrap() as *const u8;
+        std::slice::from_raw_parts(p, len as usize)
     }
 }

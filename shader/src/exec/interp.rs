@@ -13,8 +13,7 @@ use crate::ir::{Code, Inst, Slot, Target};
 pub(super) fn pure_step(inst: &Inst, r: &mut [u32], gathers: &[Slot]) -> bool {
     match *inst {
         Inst::Copy { d, s, n } => {
-            let (d, s, n) = (d as usize, s as usize, n as usize);
-            r.copy_within(s..s + n, d);
+            memory::move_words(r, s as usize, d as usize, n as usize);
         }
         Inst::Gather { d, at, n } => {
             let srcs = &gathers[at as usize..(at + n) as usize];

@@ -46,6 +46,19 @@ fn span(addr: u64, n: usize, len: usize) -> Option<usize> {
     (start.checked_add(n)? <= len).then_some(start)
 }
 
+/// Copies `n` registers from `from` to `to`: most locals are one or a few
+/// words, which a plain loop moves faster than a `memmove` call.
+#[inline(always)]
+pub(super) fn move_words(r: &mut [u32], from: usize, to: usize, n: usize) {
+    if n <= 4 && (from + n <= to || to + n <= from) {
+        for i in 0..n {
+            r[to + i] = r[from + i];
+        }
+    } else {
+        r.copy_within(from..from + n, to);
+    }
+}
+
 /// Whether `[va, va + len)` lies in a buffer pointer's range.
 #[inline(always)]
 fn in_range(p: &Ptr, va: u64, len: u64) -> bool {
@@ -192,7 +205,7 @@ pub(super) fn load(
     let (d, n) = (d as usize, shape.words as usize);
     match p.space {
         space::LOCAL => match span(p.addr, n, r.len()) {
-            Some(s) => r.copy_within(s..s + n, d),
+            Some(s) => move_words(r, s, d, n),
             None => r[d..d + n].fill(0),
         },
         space::SHARED => match span(p.addr, n, wg.shared.len()) {
@@ -272,7 +285,7 @@ pub(super) fn store(
     match p.space {
         space::LOCAL => {
             if let Some(dst) = span(p.addr, n, r.len()) {
-                r.copy_within(s..s + n, dst);
+                move_words(r, s, dst, n);
             }
         }
         space::SHARED => {

@@ -3,7 +3,9 @@
 //! descriptors its resource table points to (Mali v10 formats, located by
 //! the program image's binding map), its FAU buffer, and the texture unit.
 
-use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
+use rustc_hash::FxHashMap as HashMap;
 use std::time::Instant;
 
 use mali_csf::desc::{
@@ -33,6 +35,8 @@ pub struct JobEnv<'a, 'c> {
     descriptors: HashMap<(u32, u32, u32), Descriptor>,
     views: HashMap<u64, ImageResource>,
     samplers: HashMap<u64, Sampler>,
+    /// The push constants, read from the FAU buffer once per job.
+    push: Option<Vec<u8>>,
     deadline: Instant,
 }
 
@@ -57,9 +61,10 @@ impl<'a, 'c> JobEnv<'a, 'c> {
             srt,
             fau,
             refused: None,
-            descriptors: HashMap::new(),
-            views: HashMap::new(),
-            samplers: HashMap::new(),
+            descriptors: HashMap::default(),
+            views: HashMap::default(),
+            samplers: HashMap::default(),
+            push: None,
             deadline,
         }
     }
@@ -161,11 +166,15 @@ impl<'a, 'c> JobEnv<'a, 'c> {
         h: ImageHandle,
         f: impl FnOnce(&ImageResource, &mut dyn TexelMemory) -> Result<T, TextureFault>,
     ) -> Result<T, Fault> {
-        if !self.views.contains_key(&h.0) {
-            let r = ImageResource::load(&mut self.mem, h.0).map_err(|e| self.texture_fault(e))?;
-            self.views.insert(h.0, r);
-        }
-        let r = f(&self.views[&h.0], &mut self.mem);
+        let loaded = match self.views.entry(h.0) {
+            Entry::Occupied(e) => Ok(e.into_mut()),
+            Entry::Vacant(e) => ImageResource::load(&mut self.mem, h.0).map(|r| e.insert(r)),
+        };
+        let view = match loaded {
+            Ok(v) => v,
+            Err(err) => return Err(self.texture_fault(err)),
+        };
+        let r = f(view, &mut self.mem);
         r.map_err(|e| self.texture_fault(e))
     }
 }
@@ -206,17 +215,20 @@ impl ShaderEnv for JobEnv<'_, '_> {
     }
 
     fn push_constants(&mut self, offset: u32, out: &mut [u8]) -> Result<(), Fault> {
-        out.fill(0);
-        let fau_bytes = self.fau.words as u64 * 8;
-        let start = self.code.push_offset as u64 + offset as u64;
-        if start >= fau_bytes {
-            return Ok(());
+        if self.push.is_none() {
+            let fau_bytes = self.fau.words as u64 * 8;
+            let start = (self.code.push_offset as u64).min(fau_bytes);
+            let mut push = vec![0; (fau_bytes - start) as usize];
+            self.mem
+                .read(self.fau.address + start, &mut push, Access::Read)
+                .map_err(mem_fault)?;
+            self.push = Some(push);
         }
-        let n = (out.len() as u64).min(fau_bytes - start) as usize;
-        let va = self.fau.address + start;
-        self.mem
-            .read(va, &mut out[..n], Access::Read)
-            .map_err(mem_fault)?;
+        let push = self.push.as_deref().unwrap_or_default();
+        out.fill(0);
+        let from = (offset as usize).min(push.len());
+        let n = out.len().min(push.len() - from);
+        out[..n].copy_from_slice(&push[from..from + n]);
         Ok(())
     }
 
