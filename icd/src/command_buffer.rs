@@ -203,8 +203,8 @@ fn unaligned(e: Unaligned) -> VkError {
     VkError::new(
         vk::Result::ERROR_UNKNOWN,
         format!(
-            "{} bytes at GPU VA {:#x}: the command stream moves whole 4-byte words; \
-             byte-granular transfers need the compute path (not implemented yet)",
+            "{} bytes at GPU VA {:#x}: the command stream moves whole 4-byte words, and \
+             this device has no shader cores for byte-granular transfers",
             e.bytes, e.addr
         ),
     )
@@ -258,18 +258,21 @@ fn copy_regions(
     dst: vk::Buffer,
     regions: &[vk::BufferCopy],
 ) -> VkResult<()> {
-    cb.record("vkCmdCopyBuffer", |cs| {
+    let dev = &cb.dev;
+    cb.record_compute("vkCmdCopyBuffer", |cs, upload, _| {
         let (src, dst) = (buffer(src)?, buffer(dst)?);
         for r in regions {
             src.check_range(r.src_offset, r.size, "source")?;
             dst.check_range(r.dst_offset, r.size, "destination")?;
-            cs_transfer::copy(
-                cs,
-                src.address(r.src_offset)?,
-                dst.address(r.dst_offset)?,
-                r.size,
-            )
-            .map_err(unaligned)?;
+            let (s, d) = (src.address(r.src_offset)?, dst.address(r.dst_offset)?);
+            match cs_transfer::copy(cs, s, d, r.size) {
+                Ok(()) => {}
+                // Bytes the CS cannot move: the shader cores can.
+                Err(_) if dev.shader_core => {
+                    meta_copy::Recorder { cs, upload, dev }.buffer_bytes(s, d, r.size)?
+                }
+                Err(e) => return Err(unaligned(e)),
+            }
         }
         Ok(())
     })

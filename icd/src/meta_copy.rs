@@ -1,6 +1,7 @@
 //! Transfers the command stream cannot make, run as compute jobs with the
 //! driver's own kernel (`shaders/copy_texels.comp`) on the shader cores:
-//! copies and clears of images whose texels are 1 or 2 bytes. The CS moves
+//! copies and clears of images whose texels are 1 or 2 bytes, and buffer
+//! copies at offsets or sizes that are not whole words. The CS moves
 //! whole aligned 32-bit words and has no byte masks; in `INTERLEAVED_64K`
 //! two neighbouring 8-bit texels share a word only on even rows (U order),
 //! so such images need byte-granular stores, which the texture unit makes.
@@ -110,6 +111,19 @@ impl BufferSide {
     }
 }
 
+/// The texel size of a single-sample image whose transfers run here.
+fn texel_bytes(img: &Image) -> VkResult<u32> {
+    let desc = img.layout.desc();
+    if desc.samples != 1 {
+        vk_bail!(
+            vk::Result::ERROR_UNKNOWN,
+            "transfers of multisampled {}-byte texels are not supported",
+            desc.block.bytes
+        );
+    }
+    Ok(desc.block.bytes)
+}
+
 /// What recording a transfer through the shader cores needs.
 pub struct Recorder<'r> {
     pub cs: &'r mut CsBuilder,
@@ -121,13 +135,23 @@ impl Recorder<'_> {
     /// `vkCmdCopyBufferToImage` of one region.
     pub fn buffer_to_image(&mut self, buf: BufferSide, img: &Image, r: &Region) -> VkResult<()> {
         let span = checked(img, r)?;
-        self.run(&buf.side(), &Side::Image(img, span), img, span.shape)
+        self.run(
+            &buf.side(),
+            &Side::Image(img, span),
+            texel_bytes(img)?,
+            span.shape,
+        )
     }
 
     /// `vkCmdCopyImageToBuffer` of one region.
     pub fn image_to_buffer(&mut self, img: &Image, r: &Region, buf: BufferSide) -> VkResult<()> {
         let span = checked(img, r)?;
-        self.run(&Side::Image(img, span), &buf.side(), img, span.shape)
+        self.run(
+            &Side::Image(img, span),
+            &buf.side(),
+            texel_bytes(img)?,
+            span.shape,
+        )
     }
 
     /// `vkCmdCopyImage` of one region between images of the same texel size
@@ -157,7 +181,12 @@ impl Recorder<'_> {
                 d.shape
             );
         }
-        self.run(&Side::Image(src, s), &Side::Image(dst, d), dst, s.shape)
+        self.run(
+            &Side::Image(src, s),
+            &Side::Image(dst, d),
+            texel_bytes(dst)?,
+            s.shape,
+        )
     }
 
     /// `vkCmdClearColorImage` of `layers` layers of `level`: every texel gets
@@ -192,29 +221,41 @@ impl Recorder<'_> {
         self.run(
             &Side::Color(value),
             &Side::Image(img, span),
-            img,
+            texel_bytes(img)?,
             span.shape,
         )
     }
 
-    /// Records one dispatch of the kernel from `src` to `dst` over `shape`
-    /// (texels in x, y and layers or slices); `img` names the texel size.
-    fn run(
-        &mut self,
-        src: &Side<'_>,
-        dst: &Side<'_>,
-        img: &Image,
-        shape: [u32; 3],
-    ) -> VkResult<()> {
-        let desc = img.layout.desc();
-        if desc.samples != 1 {
-            vk_bail!(
-                vk::Result::ERROR_UNKNOWN,
-                "transfers of multisampled {}-byte texels are not supported",
-                desc.block.bytes
-            );
+    /// `vkCmdCopyBuffer` of `size` bytes at any alignment, as 8-bit texels
+    /// (rows of 4 KiB, then the rest), for what the CS cannot move.
+    pub fn buffer_bytes(&mut self, src: u64, dst: u64, size: u64) -> VkResult<()> {
+        const ROW: u64 = 4096;
+        let (rows, rest) = (size / ROW, size % ROW);
+        for (at, shape) in [(0, [ROW, rows]), (rows * ROW, [rest, 1])] {
+            let Ok(rows) = u32::try_from(shape[1]) else {
+                vk_bail!(
+                    vk::Result::ERROR_UNKNOWN,
+                    "byte copy of {size} bytes is too long"
+                );
+            };
+            if shape[0] == 0 || rows == 0 {
+                continue;
+            }
+            let side = |va: u64| Side::Texels {
+                va: va + at,
+                bytes: shape[0] * shape[1],
+                row_length: shape[0] as u32,
+                image_height: rows,
+            };
+            self.run(&side(src), &side(dst), 1, [shape[0] as u32, rows, 1])?;
         }
-        let format = match desc.block.bytes {
+        Ok(())
+    }
+
+    /// Records one dispatch of the kernel from `src` to `dst` over `shape`
+    /// (texels in x, y and layers or slices) of `bytes`-byte texels.
+    fn run(&mut self, src: &Side<'_>, dst: &Side<'_>, bytes: u32, shape: [u32; 3]) -> VkResult<()> {
+        let format = match bytes {
             1 => vk::Format::R8_UINT,
             2 => vk::Format::R16_UINT,
             b => vk_bail!(
