@@ -60,9 +60,23 @@ impl<T, E: Into<Errno>> Check<T> for Result<T, E> {
         let loc = Location::caller();
         self.map_err(|e| {
             let e: Errno = e.into();
-            CaseError::Fail(format!("{what}: unexpected {e:?} [{}]", here(loc)))
+            not_implemented(e, what).unwrap_or_else(|| {
+                CaseError::Fail(format!("{what}: unexpected {e:?} [{}]", here(loc)))
+            })
         })
     }
+}
+
+/// A skip when `e` says the device lacks the ioctl behind `what`: ENOTTY,
+/// which panthor never returns for an ioctl it has, and which the virtual
+/// kernel device (`/dev/vpanthor`, no GPU) returns for groups, syncobjs,
+/// tiler heaps and PRIME.
+fn not_implemented(e: Errno, what: &str) -> Option<CaseError> {
+    (e == Errno::ENOTTY).then(|| {
+        CaseError::skip(format!(
+            "the device does not implement the ioctl behind {what} (ENOTTY)"
+        ))
+    })
 }
 
 /// Ok when `result` is the error `want`; a failure naming `what` otherwise
@@ -79,6 +93,8 @@ pub fn expect_errno<T: fmt::Debug, E: Into<Errno>>(
             let got: Errno = e.into();
             if got == want {
                 Ok(())
+            } else if let Some(skip) = not_implemented(got, what) {
+                Err(skip)
             } else {
                 Err(CaseError::Fail(format!(
                     "{what}: expected {want:?}, got {got:?} [{}]",

@@ -42,6 +42,7 @@ pub mod runner;
 
 mod cases;
 
+use panthor_uapi::real::RealFile;
 use panthor_uapi::PanthorFile;
 
 pub use check::{CaseError, R};
@@ -55,6 +56,13 @@ pub trait Opener: Sync {
 
     /// What the device is, for reports.
     fn describe(&self) -> String;
+
+    /// A new file as the real backend's [`RealFile`], for cases that use an
+    /// ioctl outside [`PanthorFile`] (the virtual kernel device's
+    /// VM_ACCESS). `None` when the device is not a device node.
+    fn open_real(&self) -> Option<Result<RealFile, String>> {
+        None
+    }
 }
 
 /// One conformance case.

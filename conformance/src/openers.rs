@@ -61,6 +61,10 @@ impl Opener for RealOpener {
             .map_err(|e| e.to_string())
     }
 
+    fn open_real(&self) -> Option<Result<RealFile, String>> {
+        Some(RealFile::open(&self.path).map_err(|e| e.to_string()))
+    }
+
     fn describe(&self) -> String {
         match RealFile::open(&self.path) {
             Ok(f) => {

@@ -29,9 +29,22 @@ pub struct DrmVersion {
 }
 
 impl DrmVersion {
-    /// True when this is panthor at `minor` or newer.
+    /// True when this is panthor at `minor` or newer. The virtual kernel
+    /// device (`vpanthor`, kmd's core as a Linux module) speaks the same
+    /// uAPI and counts as panthor.
     pub fn is_panthor_at_least(&self, minor: i32) -> bool {
-        self.name == version::DRIVER_NAME && self.major == version::MAJOR && self.minor >= minor
+        self.is_panthor() && self.major == version::MAJOR && self.minor >= minor
+    }
+
+    /// True for panthor and for the virtual kernel device.
+    pub fn is_panthor(&self) -> bool {
+        self.name == version::DRIVER_NAME || self.is_virtual_kernel_device()
+    }
+
+    /// True for `/dev/vpanthor` (kmd/module): the panthor uAPI for memory
+    /// and VMs, answered by kmd's core inside a real kernel, no GPU.
+    pub fn is_virtual_kernel_device(&self) -> bool {
+        self.name == vpanthor::DRIVER_NAME
     }
 }
 

@@ -669,3 +669,64 @@ pub struct drm_panthor_tiler_heap_destroy {
     pub handle: u32,
     pub pad: u32,
 }
+
+// ---------------------------------------------------------------------------
+// vpanthor: kmd/'s core as a kernel module (kmd/module, /dev/vpanthor)
+// ---------------------------------------------------------------------------
+
+/// The virtual kernel device: kmd/'s core built into a Linux module that
+/// answers the panthor uAPI for memory and VMs on `/dev/vpanthor` (no GPU
+/// behind it, so no groups or syncobjs). Not part of panthor: its DRM name
+/// and its one private ioctl, a debugger's access through a VM's page
+/// tables, so tests can check translations from user space.
+pub mod vpanthor {
+    use super::ioc;
+
+    /// `drm_version.name` of the virtual kernel device.
+    pub const DRIVER_NAME: &str = "vpanthor";
+
+    /// Reads `size` bytes at GPU VA `va` into `pointer`.
+    pub const VM_ACCESS_READ: u32 = 0;
+    /// Writes `size` bytes from `pointer` to GPU VA `va`.
+    pub const VM_ACCESS_WRITE: u32 = 1;
+    /// Translates `va` only: fills `pa`, `level` and `flags`.
+    pub const VM_ACCESS_TRANSLATE: u32 = 2;
+
+    /// `flags` out of a translation.
+    pub const VM_ACCESS_READONLY: u32 = 1 << 0;
+    pub const VM_ACCESS_NOEXEC: u32 = 1 << 1;
+    pub const VM_ACCESS_UNCACHED: u32 = 1 << 2;
+    /// The leaf maps the file's sparse dummy BO.
+    pub const VM_ACCESS_SPARSE: u32 = 1 << 3;
+
+    /// Access through the page tables as the GPU's MMU walks them (ignoring
+    /// READONLY: a debugger's view). ENXIO when some byte of the range is
+    /// unmapped (nothing after it is accessed), EINVAL for an unknown VM or
+    /// op, a zero size, or a range that wraps.
+    #[repr(C)]
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub struct drm_vpanthor_vm_access {
+        pub vm_id: u32,
+        /// `VM_ACCESS_*`.
+        pub op: u32,
+        pub va: u64,
+        /// Bytes to read or write (at most 1 MiB); unused by TRANSLATE.
+        pub size: u64,
+        /// User buffer of `size` bytes.
+        pub pointer: u64,
+        /// Out (TRANSLATE): the physical address `va` translates to.
+        pub pa: u64,
+        /// Out (TRANSLATE): level of the leaf (2: 2 MiB block, 3: 4 KiB page).
+        pub level: u32,
+        /// Out (TRANSLATE): `VM_ACCESS_READONLY` and friends.
+        pub flags: u32,
+    }
+
+    /// Its number: the last of the driver range, far from panthor's.
+    pub const DRM_VPANTHOR_VM_ACCESS: u32 = 0x5f;
+
+    pub const DRM_IOCTL_VPANTHOR_VM_ACCESS: u32 = ioc::drm_iowr(
+        ioc::DRM_COMMAND_BASE + DRM_VPANTHOR_VM_ACCESS,
+        core::mem::size_of::<drm_vpanthor_vm_access>(),
+    );
+}

@@ -27,6 +27,8 @@
 //! private level-3 entry above 3 GiB: four private tables (two level-2, two
 //! level-3) plus the two shared ones, whatever the size of the middle.
 
+use alloc::vec::Vec;
+
 use crate::bo::Backing;
 use crate::hw::{Hardware, PhysAddr, PAGE_SIZE, SZ_2M};
 use crate::pte::{index, Entry, Prot, Pte, ENTRIES, LEVEL_SPAN};
@@ -456,19 +458,15 @@ impl PageTable {
         let child = self.alloc_table(pages)?;
         match existing {
             Entry::Table(shared) => {
-                let mut entries = [0u64; ENTRIES];
-                hw.read_table(shared, &mut entries);
-                hw.write_table(child, &entries);
+                let entries = TableView::read(hw, shared);
+                write_entries(hw, child, |j| entries.get(j));
             }
             Entry::Leaf { pa, .. } => {
                 let child_span = LEVEL_SPAN[level + 1];
-                let mut entries = [0u64; ENTRIES];
-                for (j, e) in entries.iter_mut().enumerate() {
-                    *e = pte
-                        .with_addr_at_level(pa.add(j as u64 * child_span), level + 1)
-                        .0;
-                }
-                hw.write_table(child, &entries);
+                write_entries(hw, child, |j| {
+                    pte.with_addr_at_level(pa.add(j as u64 * child_span), level + 1)
+                        .0
+                });
             }
             Entry::Invalid => {}
         }
@@ -505,11 +503,11 @@ impl PageTable {
             return;
         }
         if level + 1 < 3 {
-            let mut entries = [0u64; ENTRIES];
-            pages.hw.read_table(pa, &mut entries);
-            for e in entries {
-                if Pte(e).is_valid() {
-                    self.release(pages, Pte(e), level + 1);
+            let entries = TableView::read(pages.hw, pa);
+            for j in 0..ENTRIES {
+                let e = Pte(entries.get(j));
+                if e.is_valid() {
+                    self.release(pages, e, level + 1);
                 }
             }
         }
@@ -525,30 +523,28 @@ impl PageTable {
         whole: Pte,
         level: usize,
     ) -> bool {
-        let mut entries = [0u64; ENTRIES];
-        hw.read_table(table, &mut entries);
+        let entries = TableView::read(hw, table);
         match whole.decode(level - 1) {
             // A shared table: same entries (which point to shared tables or
             // the dummy's pages).
             Entry::Table(shared) => {
-                let mut expected = [0u64; ENTRIES];
-                hw.read_table(shared, &mut expected);
-                entries == expected
+                let expected = TableView::read(hw, shared);
+                (0..ENTRIES).all(|j| entries.get(j) == expected.get(j))
             }
             // A 2 MiB dummy block: its 4 KiB pieces in order.
-            Entry::Leaf { pa, .. } => entries.iter().enumerate().all(|(j, &e)| {
-                e == whole
-                    .with_addr_at_level(pa.add(j as u64 * LEVEL_SPAN[level]), level)
-                    .0
+            Entry::Leaf { pa, .. } => (0..ENTRIES).all(|j| {
+                entries.get(j)
+                    == whole
+                        .with_addr_at_level(pa.add(j as u64 * LEVEL_SPAN[level]), level)
+                        .0
             }),
             Entry::Invalid => false,
         }
     }
 
     fn is_empty(hw: &dyn Hardware, table: PhysAddr) -> bool {
-        let mut entries = [0u64; ENTRIES];
-        hw.read_table(table, &mut entries);
-        entries.iter().all(|&e| !Pte(e).is_valid())
+        let entries = TableView::read(hw, table);
+        (0..ENTRIES).all(|j| !Pte(entries.get(j)).is_valid())
     }
 
     /// Builds the shared tables for `prot` on first use.
@@ -637,6 +633,61 @@ impl PageTable {
             }
         }
     }
+}
+
+/// The entries of one table, read with one `read_table` into a heap buffer:
+/// a 4 KiB array on the stack is too much for a kernel stack (16 KiB) once
+/// the update's recursion nests them. Without memory for the buffer the
+/// entries are read one by one, which gives the same values.
+struct TableView<'a> {
+    hw: &'a dyn Hardware,
+    table: PhysAddr,
+    buf: Option<Vec<u64>>,
+}
+
+impl<'a> TableView<'a> {
+    fn read(hw: &'a dyn Hardware, table: PhysAddr) -> Self {
+        let buf = table_buf().map(|mut v| {
+            if let Ok(t) = <&mut [u64; ENTRIES]>::try_from(v.as_mut_slice()) {
+                hw.read_table(table, t);
+            }
+            v
+        });
+        Self { hw, table, buf }
+    }
+
+    fn get(&self, j: usize) -> u64 {
+        match &self.buf {
+            Some(b) => b[j],
+            None => self.hw.read_u64(self.table.add(8 * j as u64)),
+        }
+    }
+}
+
+/// Writes entry `j` = `entry(j)` of `table` for every `j`: one `write_table`
+/// from a heap buffer (see [`TableView`]), or entry by entry without one.
+fn write_entries(hw: &dyn Hardware, table: PhysAddr, entry: impl Fn(usize) -> u64) {
+    let mut buf = table_buf();
+    match buf
+        .as_mut()
+        .and_then(|v| <&mut [u64; ENTRIES]>::try_from(v.as_mut_slice()).ok())
+    {
+        Some(t) => {
+            for (j, e) in t.iter_mut().enumerate() {
+                *e = entry(j);
+            }
+            hw.write_table(table, t);
+        }
+        None => {
+            for j in 0..ENTRIES {
+                hw.write_u64(table.add(8 * j as u64), entry(j));
+            }
+        }
+    }
+}
+
+fn table_buf() -> Option<Vec<u64>> {
+    crate::shim::try_vec_filled(ENTRIES, 0u64).ok()
 }
 
 /// Walks the tables under `root` for `va`, decoding the real descriptor

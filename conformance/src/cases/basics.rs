@@ -15,11 +15,14 @@ use crate::{ensure, ensure_eq, open, Opener};
 /// `DRM_IOCTL_VERSION` (`drm_version()`, panthor's `drm_driver`): name
 /// "panthor", major 1, minor at least 9 (the minor that adds
 /// `VM_BIND_OP_MAP_SPARSE` and `DEV_QUERY_MMU_INFO`); every file of the
-/// device answers the same.
+/// device answers the same. The virtual kernel device (kmd/module) answers
+/// "vpanthor" instead, so reports can tell it from a GPU.
 pub fn version_is_panthor_1_9(o: &dyn Opener) -> R {
     let f = open(o)?;
     let v = f.version().ctx("DRM_IOCTL_VERSION")?;
-    ensure_eq!(v.name.as_str(), version::DRIVER_NAME, "driver name");
+    if !v.is_virtual_kernel_device() {
+        ensure_eq!(v.name.as_str(), version::DRIVER_NAME, "driver name");
+    }
     ensure_eq!(v.major, version::MAJOR, "major version");
     ensure!(
         v.minor >= version::MINOR_MAP_SPARSE,

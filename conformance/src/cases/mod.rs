@@ -11,6 +11,7 @@ mod memory;
 mod sharing;
 mod threads;
 mod timelines;
+mod vpanthor;
 
 macro_rules! case {
     ($module:ident :: $name:ident, $rule:expr) => {
@@ -219,6 +220,10 @@ pub fn all() -> Vec<Case> {
         case!(
             threads::binds_race_gpu_work_on_one_vm,
             "binds and GPU copies race on one VM"
+        ),
+        case!(
+            vpanthor::vm_access_walks_the_page_tables,
+            "vpanthor VM_ACCESS: BO bytes, sparse aliases, holes"
         ),
     ]
 }

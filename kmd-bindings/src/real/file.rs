@@ -24,7 +24,7 @@ use drm_ffi::{
 use super::sys::{self, count_u32, drm_core::*, retry};
 use crate::device::*;
 use crate::errno::{Errno, Result};
-use crate::uapi::*;
+use crate::uapi::{self, *};
 
 // ---------------------------------------------------------------------------
 // Opening
@@ -150,7 +150,8 @@ pub struct RealFile {
 
 impl RealFile {
     /// Opens `path` (normally a `/dev/dri/renderD*` node) read-write and
-    /// close-on-exec, and checks that panthor drives it.
+    /// close-on-exec, and checks that panthor (or the virtual kernel device,
+    /// `vpanthor`) drives it.
     pub fn open(path: impl AsRef<Path>) -> std::result::Result<RealFile, OpenError> {
         let path = path.as_ref();
         let file = OpenOptions::new()
@@ -177,7 +178,7 @@ impl RealFile {
             path: path(),
             errno,
         })?;
-        if version.name != version::DRIVER_NAME {
+        if !version.is_panthor() {
             return Err(OpenError::NotPanthor {
                 path: path(),
                 driver: version.name,
@@ -201,6 +202,60 @@ impl RealFile {
     /// 1.`minor`; otherwise logs why and returns `EOPNOTSUPP`.
     fn require_minor(&self, minor: i32, what: &str) -> Result<()> {
         check_minor(&self.version, minor, what)
+    }
+
+    /// `/dev/vpanthor`'s VM_ACCESS: reads `buf.len()` bytes at GPU VA `va`
+    /// of VM `vm_id` into `buf` (`write == false`) or writes `buf` there,
+    /// through the VM's page tables. Other devices refuse it (ENOTTY or
+    /// EINVAL, as an unknown ioctl).
+    pub fn vpanthor_vm_access(
+        &self,
+        vm_id: u32,
+        va: u64,
+        buf: &mut [u8],
+        write: bool,
+    ) -> Result<()> {
+        use crate::uapi::vpanthor::*;
+        let mut args = drm_vpanthor_vm_access {
+            vm_id,
+            op: if write {
+                VM_ACCESS_WRITE
+            } else {
+                VM_ACCESS_READ
+            },
+            va,
+            size: buf.len() as u64,
+            pointer: buf.as_mut_ptr() as usize as u64,
+            ..Default::default()
+        };
+        // SAFETY: the kernel reads or writes at most `size` bytes at
+        // `pointer`, which is `buf`, exclusively borrowed for the call.
+        unsafe { sys::ioctl(self.fd.as_fd(), DRM_IOCTL_VPANTHOR_VM_ACCESS, &mut args) }
+    }
+
+    /// `/dev/vpanthor`'s VM_ACCESS translation of `va`: `pa`, `level` and
+    /// `flags` of the answer are filled. ENXIO when unmapped.
+    pub fn vpanthor_translate(
+        &self,
+        vm_id: u32,
+        va: u64,
+    ) -> Result<uapi::vpanthor::drm_vpanthor_vm_access> {
+        let mut args = uapi::vpanthor::drm_vpanthor_vm_access {
+            vm_id,
+            op: uapi::vpanthor::VM_ACCESS_TRANSLATE,
+            va,
+            ..Default::default()
+        };
+        // SAFETY: TRANSLATE reads no user memory (`pointer` is 0) and
+        // writes only the argument struct.
+        unsafe {
+            sys::ioctl(
+                self.fd.as_fd(),
+                uapi::vpanthor::DRM_IOCTL_VPANTHOR_VM_ACCESS,
+                &mut args,
+            )
+        }?;
+        Ok(args)
     }
 
     /// An ioctl whose argument holds no user pointer.
@@ -286,7 +341,7 @@ pub fn missing_feature(kernel: &DrmVersion, minor: i32, what: &str) -> Option<St
         return None;
     }
     let (major, have) = (kernel.major, kernel.minor);
-    Some(if kernel.name != version::DRIVER_NAME {
+    Some(if !kernel.is_panthor() {
         format!(
             "kernel driver \"{}\" {major}.{have} is not panthor, so it has no {what} \
              (needs panthor {}.{minor}); returning EOPNOTSUPP without calling the kernel",
