@@ -24,10 +24,11 @@
 //!   `E5B9G9R9_UFLOAT_PACK32`: the specification's shared-exponent algorithm
 //!   ([`pack_e5b9g9r9`]).
 //!
-//! Only formats with 4, 8 or 16-byte texel blocks are packed (what
-//! [`crate::cs_image`] can write with whole 32-bit words). 64-bit component
-//! formats (`R64_*`) are left out: the clear value has 32-bit components and
-//! the specification does not say how they widen.
+//! - 64-bit components (`R64_*`): the clear value has 32-bit components and
+//!   the specification does not say how they widen, so they widen as
+//!   values: UINT zero-extends, SINT sign-extends, SFLOAT converts to a
+//!   double (what the CTS's readback, which narrows back to 32 bits,
+//!   expects).
 
 use ash::vk;
 
@@ -88,7 +89,7 @@ fn parse_components(s: &str) -> Option<Vec<Component>> {
             i += 1;
         }
         let bits: u32 = s.get(start..i)?.parse().ok()?;
-        if bits == 0 || bits > 32 {
+        if bits == 0 || bits > 64 {
             return None;
         }
         out.push(Component { channel, bits });
@@ -204,6 +205,7 @@ fn encode(numeric: Numeric, c: Component, f: f32, u: u32, i: i32) -> Option<u64>
         Numeric::Uint => low_bits(u64::from(u), b),
         Numeric::Sint => low_bits(i as i64 as u64, b),
         Numeric::Sfloat => match b {
+            64 => f64::from(f).to_bits(),
             32 => u64::from(f.to_bits()),
             16 => u64::from(f32_to_f16(f)),
             _ => return None,
@@ -429,6 +431,17 @@ mod tests {
         assert_eq!(u16::from_le_bytes([p[0], p[1]]), 31 << 11 | 32 << 5 | 8);
         let p = pack(vk::Format::R8_UINT, &uint([300, 0, 0, 0])).unwrap();
         assert_eq!(p, [300u32 as u8]);
+    }
+
+    #[test]
+    fn sixty_four_bit_components_widen_as_values() {
+        let p = pack(vk::Format::R64_UINT, &uint([0xffff_fffe, 0, 0, 0])).unwrap();
+        assert_eq!(p, 0xffff_fffeu64.to_le_bytes());
+        let p = pack(vk::Format::R64_SINT, &int([-7, 0, 0, 0])).unwrap();
+        assert_eq!(p, (-7i64).to_le_bytes());
+        let p = pack(vk::Format::R64G64_SFLOAT, &float([0.5, -2.0, 0.0, 0.0])).unwrap();
+        assert_eq!(p[..8], 0.5f64.to_le_bytes());
+        assert_eq!(p[8..], (-2.0f64).to_le_bytes());
     }
 
     #[test]
@@ -670,8 +683,6 @@ mod tests {
             vk::Format::R8G8B8_UNORM,
             vk::Format::R16G16B16_SFLOAT,
             vk::Format::R32G32B32_SFLOAT,
-            vk::Format::R64_UINT,
-            vk::Format::R64G64_SFLOAT,
             vk::Format::UNDEFINED,
         ] {
             assert_eq!(pack(f, &v), None, "{f:?}");
@@ -680,8 +691,8 @@ mod tests {
 
     /// Invariant: every format the table lists with a 1, 2, 4, 8 or 16-byte,
     /// uncompressed, single-plane color block either packs to exactly
-    /// `block_bytes` or is one of the documented exclusions (64-bit
-    /// components, X padding, the NV fixed-point `R16G16_S10_5_NV`).
+    /// `block_bytes` or is one of the documented exclusions (X padding, the
+    /// NV fixed-point `R16G16_S10_5_NV`).
     #[test]
     fn packed_sizes_match_the_table() {
         let v = float([0.25; 4]);
@@ -701,17 +712,18 @@ mod tests {
                         && [1, 2, 4, 8, 16].contains(&info.block_bytes);
                     if colour {
                         let n = info.name;
-                        assert!(
-                            n.contains("64") || n.contains('X') || n.ends_with("_NV"),
-                            "{n} should pack"
-                        );
+                        assert!(n.contains('X') || n.ends_with("_NV"), "{n} should pack");
                     }
                 }
             }
         }
         // 7 x RGBA8, BGRA8, ABGR8 packed, R16G16, RGBA16; 6 x two A2 10-bit
         // packings; 3 x R32, R32G32, RGBA32; B10G11R11; E5B9G9R9. Small
-        // texels: 7 x R8, R8G8, R16; R4G4; nine 16-bit packings.
-        assert_eq!(packed, 3 * 7 + 2 * 6 + 2 * 7 + 3 * 3 + 2 + 3 * 7 + 1 + 9);
+        // texels: 7 x R8, R8G8, R16; R4G4; nine 16-bit packings. 64-bit:
+        // R64 and R64G64 in UINT, SINT, SFLOAT.
+        assert_eq!(
+            packed,
+            3 * 7 + 2 * 6 + 2 * 7 + 3 * 3 + 2 + 3 * 7 + 1 + 9 + 2 * 3
+        );
     }
 }
