@@ -75,24 +75,7 @@ pub extern "C" fn vpanthor_rs_test_lock_region() -> i32 {
 }
 
 fn lock_region() -> T {
-    // (start, size) -> (LOCKADDR, locked start, locked size): the core's
-    // encoding vectors.
-    let cases: &[(u64, u64, u64, u64, u64)] = &[
-        (0x0, 0x1000, 14, 0x0, 0x8000),
-        (0x4000, 0x1000, 14, 0x0, 0x8000),
-        (0x1_0000, 0x1_0000, 0x1_0000 | 15, 0x1_0000, 0x1_0000),
-        (0x1_8000, 0x9000, 17, 0x0, 0x4_0000),
-        (0x20_0000, 0x20_0000, 0x20_0000 | 20, 0x20_0000, 0x20_0000),
-        (0x1f_f000, 0x2000, 21, 0x0, 0x40_0000),
-        (
-            0x40_0000_0000,
-            0x40_0000_0000,
-            0x40_0000_0000 | 37,
-            0x40_0000_0000,
-            0x40_0000_0000,
-        ),
-        (0, 1 << 48, 47, 0, 1 << 48),
-    ];
+    let cases = ENCODING_VECTORS;
     for &(start, size, enc, rstart, rsize) in cases {
         let (l, r) = pack_region_range(start, size);
         kcheck!(l.0 == enc);

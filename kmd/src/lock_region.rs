@@ -261,6 +261,26 @@ impl Drop for LockedRegion<'_> {
     }
 }
 
+/// Known encodings, checked by the hosted tests and by the kernel module's
+/// KUnit suite: (start, size) -> (LOCKADDR, locked start, locked size).
+#[doc(hidden)]
+pub const ENCODING_VECTORS: &[(u64, u64, u64, u64, u64)] = &[
+    (0x0, 0x1000, 14, 0x0, 0x8000),
+    (0x4000, 0x1000, 14, 0x0, 0x8000),
+    (0x1_0000, 0x1_0000, 0x1_0000 | 15, 0x1_0000, 0x1_0000),
+    (0x1_8000, 0x9000, 17, 0x0, 0x4_0000),
+    (0x20_0000, 0x20_0000, 0x20_0000 | 20, 0x20_0000, 0x20_0000),
+    (0x1f_f000, 0x2000, 21, 0x0, 0x40_0000),
+    (
+        0x40_0000_0000,
+        0x40_0000_0000,
+        0x40_0000_0000 | 37,
+        0x40_0000_0000,
+        0x40_0000_0000,
+    ),
+    (0, 1 << 48, 47, 0, 1 << 48),
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -268,23 +288,7 @@ mod tests {
 
     #[test]
     fn encoding_vectors() {
-        // (start, size) -> (LOCKADDR, locked start, locked size)
-        let cases: &[(u64, u64, u64, u64, u64)] = &[
-            (0x0, 0x1000, 14, 0x0, 0x8000),
-            (0x4000, 0x1000, 14, 0x0, 0x8000),
-            (0x1_0000, 0x1_0000, 0x1_0000 | 15, 0x1_0000, 0x1_0000),
-            (0x1_8000, 0x9000, 17, 0x0, 0x4_0000),
-            (0x20_0000, 0x20_0000, 0x20_0000 | 20, 0x20_0000, 0x20_0000),
-            (0x1f_f000, 0x2000, 21, 0x0, 0x40_0000),
-            (
-                0x40_0000_0000,
-                0x40_0000_0000,
-                0x40_0000_0000 | 37,
-                0x40_0000_0000,
-                0x40_0000_0000,
-            ),
-            (0, 1 << 48, 47, 0, 1 << 48),
-        ];
+        let cases = ENCODING_VECTORS;
         for &(start, size, enc, rstart, rsize) in cases {
             let (l, r) = pack_region_range(start, size);
             assert_eq!(l.0, enc, "LOCKADDR for {start:#x}+{size:#x}");
