@@ -91,22 +91,7 @@ fn lock_region() -> T {
     // The smallest naturally aligned cover, over small page ranges.
     for start_pg in 0..64u64 {
         for len_pg in 1..64u64 {
-            let (start, size) = (start_pg * 0x1000, len_pg * 0x1000);
-            let (_, r) = pack_region_range(start, size);
-            kcheck!(r.size.is_power_of_two() && r.start % r.size == 0);
-            kcheck!(r.covers(start, size));
-            if r.size > AS_LOCK_REGION_MIN_SIZE {
-                let half = r.size / 2;
-                let lo = Region {
-                    start: r.start,
-                    size: half,
-                };
-                let hi = Region {
-                    start: r.start + half,
-                    size: half,
-                };
-                kcheck!(!lo.covers(start, size) && !hi.covers(start, size));
-            }
+            kcheck!(is_smallest_aligned_cover(start_pg * 0x1000, len_pg * 0x1000));
         }
     }
 

@@ -261,6 +261,29 @@ impl Drop for LockedRegion<'_> {
     }
 }
 
+/// Whether the region `pack_region_range(start, size)` locks is the
+/// smallest cover the hardware allows: naturally aligned, a power of two,
+/// covering the range, and neither half of it would. The hosted tests and
+/// the module's KUnit suite check it over small page ranges.
+#[doc(hidden)]
+pub fn is_smallest_aligned_cover(start: u64, size: u64) -> bool {
+    let (_, r) = pack_region_range(start, size);
+    let aligned = r.size.is_power_of_two() && r.start % r.size == 0;
+    let minimal = r.size <= AS_LOCK_REGION_MIN_SIZE || {
+        let half = r.size / 2;
+        let lo = Region {
+            start: r.start,
+            size: half,
+        };
+        let hi = Region {
+            start: r.start + half,
+            size: half,
+        };
+        !lo.covers(start, size) && !hi.covers(start, size)
+    };
+    aligned && r.covers(start, size) && minimal
+}
+
 /// Known encodings, checked by the hosted tests and by the kernel module's
 /// KUnit suite: (start, size) -> (LOCKADDR, locked start, locked size).
 #[doc(hidden)]
@@ -311,26 +334,14 @@ mod tests {
 
     #[test]
     fn encoded_region_is_smallest_aligned_cover() {
-        // Exhaustive over small page ranges: the block is naturally aligned,
-        // covers the range, and half of it would not.
+        // Exhaustive over small page ranges.
         for start_pg in 0..64u64 {
             for len_pg in 1..64u64 {
                 let (start, size) = (start_pg * 0x1000, len_pg * 0x1000);
-                let (_, r) = pack_region_range(start, size);
-                assert!(r.size.is_power_of_two() && r.start % r.size == 0);
-                assert!(r.covers(start, size));
-                if r.size > AS_LOCK_REGION_MIN_SIZE {
-                    let half = r.size / 2;
-                    let lo = Region {
-                        start: r.start,
-                        size: half,
-                    };
-                    let hi = Region {
-                        start: r.start + half,
-                        size: half,
-                    };
-                    assert!(!lo.covers(start, size) && !hi.covers(start, size));
-                }
+                assert!(
+                    is_smallest_aligned_cover(start, size),
+                    "{start:#x}+{size:#x}"
+                );
             }
         }
     }
