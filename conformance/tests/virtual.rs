@@ -95,11 +95,7 @@ virtual_cases! {
     sparse_dummy_is_private_to_each_file,
     partial_unmap_splits_a_huge_mapping,
     bo_bound_inside_a_sparse_range,
-    #[ignore = "virtual device gap: sim/src/virtual_device.rs VirtualFile::prime_handle_to_fd / \
-                prime_fd_to_handle return EOPNOTSUPP (PRIME is core DRM, every panthor has it)"]
     prime_export_import_shares_the_bo,
-    #[ignore = "virtual device gap: sim/src/virtual_device.rs VirtualFile::syncobj_handle_to_fd / \
-                syncobj_fd_to_handle return EOPNOTSUPP"]
     syncobj_fds_cross_files,
     threads_submit_and_wait_concurrently,
     binds_race_gpu_work_on_one_vm,

@@ -52,6 +52,8 @@ errnos! {
     EEXIST = 17, "object exists";
     ENODEV = 19, "no such device";
     EINVAL = 22, "invalid argument";
+    ENFILE = 23, "too many open files in the system";
+    EMFILE = 24, "too many open files";
     ENOSPC = 28, "no space left";
     ENOTTY = 25, "inappropriate ioctl for device";
     ERANGE = 34, "result out of range";

@@ -92,6 +92,20 @@ impl File {
         self.gem.lock().lookup(handle)
     }
 
+    /// The handle of an imported BO (PRIME_FD_TO_HANDLE once the dma-buf is
+    /// resolved to `bo`): the handle this file already has for it, else a
+    /// new one (`drm_gem_prime_fd_to_handle`: the prime cache answers for
+    /// a BO this file exported or imported before, otherwise
+    /// `drm_gem_handle_create_tail`). One lock, so two racing imports get
+    /// the same handle.
+    pub fn gem_import(&self, bo: BoRef) -> Result<u32, Errno> {
+        let mut gem = self.gem.lock();
+        match gem.handle_of(&bo) {
+            Some(handle) => Ok(handle),
+            None => gem.insert(bo),
+        }
+    }
+
     // ----- VMs ----------------------------------------------------------
 
     pub fn vm_create(&self, args: &mut drm_panthor_vm_create) -> Result<(), Errno> {

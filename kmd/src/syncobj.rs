@@ -676,6 +676,22 @@ impl Syncobjs {
         Ok(())
     }
 
+    /// Replaces the payload of `handle` with `fence`, the fence of an
+    /// imported sync_file (`drm_syncobj_import_sync_file_fence` once the fd
+    /// is resolved): a timeline becomes a plain fence. `ENOENT` for an
+    /// unknown handle, and then nothing changes.
+    pub fn replace_fence(
+        &self,
+        waiter: &dyn Waiter,
+        handle: u32,
+        fence: FenceSet,
+    ) -> Result<(), Errno> {
+        let obj = self.get(handle).ok_or(Errno::ENOENT)?;
+        obj.lock().replace(Some(fence));
+        waiter.wake_all();
+        Ok(())
+    }
+
     /// References to every syncobj in `handles`, or `ENOENT` if one is
     /// unknown (`drm_syncobj_array_find`).
     fn lookup_all(&self, handles: &[u32]) -> Result<Vec<SyncobjRef>, Errno> {
@@ -833,6 +849,23 @@ mod tests {
         assert_eq!(Shared::ref_count(&obj), 1);
         signal(&w, &f, 0);
         assert!(matches!(obj.lock().find(0), Ok(Lookup::Fence(f)) if f.is_signaled()));
+    }
+
+    #[test]
+    fn an_imported_sync_file_fence_replaces_the_payload() {
+        let w = TestWaiter::new();
+        let s = Syncobjs::new();
+        let h = s.create(0).unwrap();
+        s.timeline_signal(&w, &[h], &[3]).unwrap();
+        let f = Fence::pending().unwrap();
+        assert_eq!(s.replace_fence(&w, 99, set(&f)), Err(ENOENT));
+        assert_eq!(query(&s, h, QUERY_LAST_SUBMITTED), 3, "ENOENT changed h");
+        s.replace_fence(&w, h, set(&f)).unwrap();
+        // A plain fence now: no points, and waits see the pending fence.
+        assert_eq!(query(&s, h, QUERY_LAST_SUBMITTED), 0);
+        assert_eq!(s.wait(&w, &[h], None, 0, 0), Err(ETIME));
+        signal(&w, &f, 0);
+        assert_eq!(s.wait(&w, &[h], None, 0, 0), Ok(0));
     }
 
     #[test]

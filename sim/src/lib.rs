@@ -11,6 +11,9 @@
 //! - [`texture`]: the texture unit (formats, layouts, filtering, residency);
 //! - [`virtual_device`]: the kernel side on this GPU behind the
 //!   `PanthorFile` trait: the in-process panthor device;
+//! - [`dma_buf`], [`syncobj_fd`], [`sync_file`]: its shareable fds (PRIME
+//!   dma-bufs, syncobj fds, pollable sync_files), recognised by inode
+//!   through [`fds`];
 //! - `cs`: the CSF command-stream instruction set (encoder, decoder,
 //!   interpreter), encodings as on real CSF hardware.
 
@@ -18,9 +21,13 @@ pub mod compute;
 pub mod cs;
 pub mod csf;
 pub mod device;
+pub mod dma_buf;
+pub mod fds;
 pub mod gpu_as;
 pub mod gpu_id;
 pub mod memory;
 pub mod mmu;
+pub mod sync_file;
+pub mod syncobj_fd;
 pub mod texture;
 pub mod virtual_device;

@@ -6,6 +6,11 @@
 //! scheduler thread (the kernel's workqueues and IRQ handlers in one): it
 //! runs [`Device::tick`] whenever the GPU raises its interrupt or a file
 //! queues work or signals a fence. [`VirtualFile`] is one open file.
+//!
+//! Sharing through fds (PRIME dma-bufs, syncobj fds, sync_files) lives in
+//! [`crate::dma_buf`], [`crate::syncobj_fd`] and [`crate::sync_file`];
+//! an fd exported by one `VirtualDevice` is `EINVAL` on import into
+//! another.
 
 use std::ffi::CStr;
 use std::os::fd::{BorrowedFd, OwnedFd};
@@ -95,6 +100,8 @@ impl Waiter for HostWaiter {
 
 /// The virtual Mali with the kernel side running on it.
 pub struct VirtualDevice {
+    /// Unique in the process: what the fd registries record as exporter.
+    id: u64,
     gpu: Arc<VirtualMali>,
     dev: Arc<Device>,
     waiter: Arc<HostWaiter>,
@@ -123,18 +130,28 @@ impl VirtualDevice {
                     if stop.load(Ordering::Acquire) {
                         return;
                     }
-                    if !dev.tick() {
+                    let busy = dev.tick();
+                    // Fences signal in tick or before a wake-up: make
+                    // their sync_files readable.
+                    crate::sync_file::signal_ready();
+                    if !busy {
                         waiter.sleep(seen, monotonic_ns() + IDLE_TICK_NS);
                     }
                 })?
         };
         Ok(Arc::new(VirtualDevice {
+            id: crate::fds::next_device_id(),
             gpu,
             dev,
             waiter,
             stop,
             scheduler: Mutex::new(Some(thread)),
         }))
+    }
+
+    /// This device's identity in the process (never reused).
+    pub fn id(&self) -> u64 {
+        self.id
     }
 
     /// The simulated GPU (tests look at its memory and registers).
@@ -168,6 +185,9 @@ impl Drop for VirtualDevice {
         if let Some(t) = thread {
             let _ = t.join();
         }
+        crate::dma_buf::forget_device(self.id);
+        crate::syncobj_fd::forget_device(self.id);
+        crate::sync_file::device_gone();
     }
 }
 
@@ -221,12 +241,18 @@ impl PanthorFile for VirtualFile {
         self.file.gem_close(handle)
     }
 
-    fn prime_handle_to_fd(&self, _handle: u32, _flags: u32) -> Result<OwnedFd> {
-        Err(unsupported("PRIME export"))
+    fn prime_handle_to_fd(&self, handle: u32, flags: u32) -> Result<OwnedFd> {
+        // drm_prime_handle_to_fd_ioctl, then drm_gem_prime_handle_to_dmabuf.
+        if flags & !(DRM_CLOEXEC | DRM_RDWR) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let bo = self.file.bo(handle).ok_or(Errno::ENOENT)?;
+        crate::dma_buf::export(self.dev.id, bo, flags)
     }
 
-    fn prime_fd_to_handle(&self, _fd: BorrowedFd<'_>) -> Result<u32> {
-        Err(unsupported("PRIME import"))
+    fn prime_fd_to_handle(&self, fd: BorrowedFd<'_>) -> Result<u32> {
+        let bo = crate::dma_buf::import(self.dev.id, fd)?;
+        self.file.gem_import(bo)
     }
 
     fn syncobj_create(&self, flags: u32) -> Result<u32> {
@@ -295,12 +321,41 @@ impl PanthorFile for VirtualFile {
             .transfer(&*self.dev.waiter, src, src_point, dst, dst_point, flags)
     }
 
-    fn syncobj_handle_to_fd(&self, _handle: u32, _flags: u32) -> Result<OwnedFd> {
-        Err(unsupported("syncobj export"))
+    fn syncobj_handle_to_fd(&self, handle: u32, flags: u32) -> Result<OwnedFd> {
+        let syncobjs = self.file.syncobjs();
+        match flags {
+            // drm_syncobj_handle_to_fd: an unknown handle is EINVAL here.
+            0 => {
+                let obj = syncobjs.get(handle).ok_or(Errno::EINVAL)?;
+                crate::syncobj_fd::export(self.dev.id, obj)
+            }
+            // drm_syncobj_export_sync_file: drm_syncobj_find_fence at point
+            // 0 (ENOENT for an unknown handle, EINVAL without a fence).
+            DRM_SYNCOBJ_HANDLE_TO_FD_FLAGS_EXPORT_SYNC_FILE => {
+                let fence = syncobjs.find_fence(handle, 0)?;
+                crate::sync_file::export(self.dev.id, fence)
+            }
+            _ => Err(Errno::EINVAL),
+        }
     }
 
-    fn syncobj_fd_to_handle(&self, _fd: BorrowedFd<'_>, _flags: u32, _handle: u32) -> Result<u32> {
-        Err(unsupported("syncobj import"))
+    fn syncobj_fd_to_handle(&self, fd: BorrowedFd<'_>, flags: u32, handle: u32) -> Result<u32> {
+        let syncobjs = self.file.syncobjs();
+        match flags {
+            0 => {
+                let obj = crate::syncobj_fd::import(self.dev.id, fd)?;
+                syncobjs.insert(obj)
+            }
+            // The fd is checked before the handle, as in
+            // drm_syncobj_import_sync_file_fence; `handle` is returned
+            // unchanged, as the kernel leaves it.
+            DRM_SYNCOBJ_FD_TO_HANDLE_FLAGS_IMPORT_SYNC_FILE => {
+                let fence = crate::sync_file::import(self.dev.id, fd)?;
+                syncobjs.replace_fence(&*self.dev.waiter, handle, fence)?;
+                Ok(handle)
+            }
+            _ => Err(Errno::EINVAL),
+        }
     }
 
     fn dev_query(&self, ty: u32, out: Option<&mut [u8]>) -> Result<u32> {
