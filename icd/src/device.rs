@@ -34,6 +34,8 @@ pub struct Device {
     /// The driver's texel-copy kernel (`meta_copy`), made on first use and
     /// dropped at vkDestroyDevice (its memory holds the device).
     pub meta_copy: Mutex<Option<Arc<crate::pipeline::ComputePipeline>>>,
+    /// GEM handles of memory objects, counted (imports can share one).
+    pub bo_handles: crate::external_memory::BoHandles,
     /// Nanoseconds per GPU timestamp tick (`timestampPeriod`).
     pub timestamp_period: f32,
     pub api_version: u32,
@@ -265,6 +267,7 @@ pub unsafe extern "system" fn create_device(
             sparse_residency: pd.sparse_residency,
             shader_core: pd.shader_core(),
             meta_copy: Mutex::new(None),
+            bo_handles: Default::default(),
             timestamp_period: pd.timestamp_period(),
             api_version: pd.device_version(),
             extensions,

@@ -123,9 +123,9 @@ macro_rules! implemented {
 
 use crate::{
     buffer, buffer_view, command_buffer, command_compute, command_pool, descriptor_pool,
-    descriptor_set, descriptor_set_layout, device, event, fence, format, image, instance, loader,
-    memory, physical_device, pipeline, pipeline_cache, pipeline_layout, query, queue, sampler,
-    semaphore, shader_module, timestamp,
+    descriptor_set, descriptor_set_layout, device, event, external_memory, external_sync, fence,
+    format, image, instance, loader, memory, physical_device, pipeline, pipeline_cache,
+    pipeline_layout, query, queue, sampler, semaphore, shader_module, timestamp,
 };
 
 implemented! {
@@ -154,8 +154,8 @@ implemented! {
     PFN_vkGetPhysicalDeviceSparseImageFormatProperties = format::get_sparse_image_format_properties;
     PFN_vkGetPhysicalDeviceSparseImageFormatProperties2 = format::get_sparse_image_format_properties2;
     PFN_vkGetPhysicalDeviceExternalBufferProperties = physical_device::get_external_buffer_properties;
-    PFN_vkGetPhysicalDeviceExternalFenceProperties = physical_device::get_external_fence_properties;
-    PFN_vkGetPhysicalDeviceExternalSemaphoreProperties = physical_device::get_external_semaphore_properties;
+    PFN_vkGetPhysicalDeviceExternalFenceProperties = external_sync::get_external_fence_properties;
+    PFN_vkGetPhysicalDeviceExternalSemaphoreProperties = external_sync::get_external_semaphore_properties;
     PFN_vkEnumerateDeviceExtensionProperties = physical_device::enumerate_device_extension_properties;
     PFN_vkEnumerateDeviceLayerProperties = physical_device::enumerate_device_layer_properties;
     PFN_vkGetPhysicalDeviceCalibrateableTimeDomainsKHR as "PFN_vkGetPhysicalDeviceCalibrateableTimeDomainsEXT" =
@@ -180,6 +180,8 @@ implemented! {
     PFN_vkFlushMappedMemoryRanges = memory::flush_mapped_memory_ranges;
     PFN_vkInvalidateMappedMemoryRanges = memory::invalidate_mapped_memory_ranges;
     PFN_vkGetDeviceMemoryCommitment = memory::get_device_memory_commitment;
+    PFN_vkGetMemoryFdKHR = external_memory::get_memory_fd;
+    PFN_vkGetMemoryFdPropertiesKHR = external_memory::get_memory_fd_properties;
     // Buffers.
     PFN_vkCreateBuffer = buffer::create_buffer;
     PFN_vkDestroyBuffer = buffer::destroy_buffer;
@@ -241,6 +243,10 @@ implemented! {
     PFN_vkGetSemaphoreCounterValue = semaphore::get_semaphore_counter_value;
     PFN_vkWaitSemaphores = semaphore::wait_semaphores;
     PFN_vkSignalSemaphore = semaphore::signal_semaphore;
+    PFN_vkGetFenceFdKHR = external_sync::get_fence_fd;
+    PFN_vkImportFenceFdKHR = external_sync::import_fence_fd;
+    PFN_vkGetSemaphoreFdKHR = external_sync::get_semaphore_fd;
+    PFN_vkImportSemaphoreFdKHR = external_sync::import_semaphore_fd;
     PFN_vkCreateEvent = event::create_event;
     PFN_vkDestroyEvent = event::destroy_event;
     PFN_vkGetEventStatus = event::get_event_status;

@@ -1,5 +1,11 @@
 //! `VkFence`: a binary DRM syncobj. A submission that carries the fence
 //! attaches the kernel's job fence to it; waits are syncobj waits.
+//!
+//! A fence's payload can be replaced by an import (`external_sync`):
+//! permanently (the syncobj changes) or temporarily (another syncobj serves
+//! until the next reset restores the permanent one).
+
+use std::sync::Mutex;
 
 use ash::vk;
 use panthor_uapi::device::{SyncobjWaitFlags, DRM_SYNCOBJ_CREATE_SIGNALED};
@@ -12,7 +18,22 @@ use crate::handle;
 
 pub struct Fence {
     pub dev: DeviceRef,
-    pub syncobj: u32,
+    payload: Mutex<Payload>,
+}
+
+/// The syncobjs behind a fence.
+#[derive(Clone, Copy)]
+pub struct Payload {
+    pub permanent: u32,
+    /// An imported payload in use until the next reset.
+    pub temporary: Option<u32>,
+}
+
+impl Payload {
+    /// The syncobj that operations use now.
+    pub fn active(&self) -> u32 {
+        self.temporary.unwrap_or(self.permanent)
+    }
 }
 
 impl Fence {
@@ -22,12 +43,52 @@ impl Fence {
         // SAFETY: forwarded contract.
         unsafe { handle::object(h) }
     }
+
+    /// The syncobj that waits and signals use now.
+    pub fn syncobj(&self) -> u32 {
+        self.payload().active()
+    }
+
+    pub fn payload(&self) -> std::sync::MutexGuard<'_, Payload> {
+        self.payload.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Installs `syncobj` as the permanent or the temporary payload,
+    /// destroying the one it replaces.
+    pub fn replace(&self, syncobj: u32, temporary: bool) {
+        let mut p = self.payload();
+        let old = if temporary {
+            p.temporary.replace(syncobj)
+        } else {
+            Some(std::mem::replace(&mut p.permanent, syncobj))
+        };
+        if let Some(old) = old {
+            self.destroy(old);
+        }
+    }
+
+    /// Drops a temporary payload (the permanent one serves again) and
+    /// returns the permanent syncobj.
+    pub fn restore(&self) -> u32 {
+        let mut p = self.payload();
+        if let Some(t) = p.temporary.take() {
+            self.destroy(t);
+        }
+        p.permanent
+    }
+
+    fn destroy(&self, syncobj: u32) {
+        if let Err(e) = self.dev.file.syncobj_destroy(syncobj) {
+            log::error!("SYNCOBJ_DESTROY({syncobj}): {e}");
+        }
+    }
 }
 
 impl Drop for Fence {
     fn drop(&mut self) {
-        if let Err(e) = self.dev.file.syncobj_destroy(self.syncobj) {
-            log::error!("SYNCOBJ_DESTROY({}): {e}", self.syncobj);
+        let p = *self.payload();
+        for s in std::iter::once(p.permanent).chain(p.temporary) {
+            self.destroy(s);
         }
     }
 }
@@ -79,7 +140,10 @@ pub unsafe extern "system" fn create_fence(
         let syncobj = dev.file.syncobj_create(flags).vk("SYNCOBJ_CREATE")?;
         let fence = Fence {
             dev: dev.clone(),
-            syncobj,
+            payload: Mutex::new(Payload {
+                permanent: syncobj,
+                temporary: None,
+            }),
         };
         // SAFETY: out is valid for a write.
         unsafe { handle::out(out, handle::new_handle(fence)) }?;
@@ -108,7 +172,7 @@ unsafe fn syncobjs(fences: *const vk::Fence, count: u32) -> VkResult<Vec<u32>> {
     unsafe { handle::slice(fences, count) }
         .iter()
         // SAFETY: the caller's contract.
-        .map(|&f| unsafe { Fence::from_handle(f) }.map(|f| f.syncobj))
+        .map(|&f| unsafe { Fence::from_handle(f) }.map(|f| f.syncobj()))
         .collect()
 }
 
@@ -120,8 +184,13 @@ pub unsafe extern "system" fn reset_fences(
     guard("vkResetFences", || {
         // SAFETY: the device and fences are ours.
         let dev = unsafe { Device::from_handle(device) }?;
-        // SAFETY: as above.
-        let handles = unsafe { syncobjs(fences, count) }?;
+        // A temporary payload goes first; the reset is of the permanent one.
+        // SAFETY: the fences are ours (valid usage).
+        let handles = unsafe { handle::slice(fences, count) }
+            .iter()
+            // SAFETY: as above.
+            .map(|&f| unsafe { Fence::from_handle(f) }.map(|f| f.restore()))
+            .collect::<VkResult<Vec<u32>>>()?;
         dev.file.syncobj_reset(&handles).vk("SYNCOBJ_RESET")?;
         Ok(vk::Result::SUCCESS)
     })
@@ -133,7 +202,7 @@ pub unsafe extern "system" fn get_fence_status(device: vk::Device, fence: vk::Fe
         let (dev, fence) = unsafe { (Device::from_handle(device)?, Fence::from_handle(fence)?) };
         match dev
             .file
-            .syncobj_wait(&[fence.syncobj], 0, SyncobjWaitFlags::empty())
+            .syncobj_wait(&[fence.syncobj()], 0, SyncobjWaitFlags::empty())
         {
             Ok(_) => {
                 dev.check_lost()?;

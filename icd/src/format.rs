@@ -12,6 +12,7 @@
 
 use ash::vk;
 
+use crate::external_memory;
 use crate::guard::{guard, guard_void, VkError, VkResult};
 use crate::handle;
 use crate::layout::{standard_block_shape_texels, Dim, TexelBlock};
@@ -412,13 +413,27 @@ pub unsafe extern "system" fn get_image_format_properties2(
         // SAFETY: info and out are valid (valid usage).
         let (info, out) = unsafe { (handle::input(info, "pImageFormatInfo")?, &mut *out) };
         // SAFETY: the chain is valid.
-        if unsafe { chain::find::<vk::PhysicalDeviceExternalImageFormatInfo<'_>>(info.p_next) }
-            .is_some_and(|e| !e.handle_type.is_empty())
-        {
+        let external =
+            unsafe { chain::find::<vk::PhysicalDeviceExternalImageFormatInfo<'_>>(info.p_next) }
+                .map(|e| e.handle_type)
+                .filter(|t| !t.is_empty())
+                .map(|t| {
+                    external_memory::properties(t, external_memory::is_sparse_image(info.flags))
+                });
+        if external.is_some_and(|e| e.external_memory_features.is_empty()) {
             out.image_format_properties = vk::ImageFormatProperties::default();
-            log::debug!("no external memory handle types are supported");
             return Ok(vk::Result::ERROR_FORMAT_NOT_SUPPORTED);
         }
+        // SAFETY: the chain is valid (valid usage).
+        unsafe {
+            chain::for_each_out(out.p_next, |o| {
+                fill_out!(o,
+                    vk::ExternalImageFormatProperties<'_> => |e| {
+                        e.external_memory_properties = external.unwrap_or_default();
+                    }
+                )
+            })
+        };
         let props = if info.tiling == vk::ImageTiling::DRM_FORMAT_MODIFIER_EXT {
             // SAFETY: the chain is valid.
             match unsafe {

@@ -46,6 +46,8 @@ pub mod device;
 pub mod drm_sync;
 pub mod entry;
 pub mod event;
+pub mod external_memory;
+pub mod external_sync;
 pub mod fence;
 pub mod format;
 pub mod guard;

@@ -1,8 +1,10 @@
-//! `VkDeviceMemory`: one panthor BO, mapped into the device's VM when it is
-//! allocated (so binding a buffer is only an address computation), and
-//! into the CPU on first `vkMapMemory`.
+//! `VkDeviceMemory`: one panthor BO (made here, or imported from a dma-buf:
+//! `external_memory`), mapped into the device's VM when it is allocated (so
+//! binding a buffer is only an address computation), and into the CPU on
+//! first `vkMapMemory`.
 
 use std::ffi::c_void;
+use std::os::fd::{BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::{Arc, Mutex};
 
 use ash::vk;
@@ -12,7 +14,7 @@ use panthor_uapi::Errno;
 
 use crate::device::{Device, DeviceRef};
 use crate::guard::{guard, guard_void, VkError, VkResult};
-use crate::{chain, handle, vk_bail};
+use crate::{chain, external_memory, handle, vk_bail};
 
 const PAGE: u64 = 4096;
 const SZ_2M: u64 = 2 << 20;
@@ -30,9 +32,7 @@ pub struct Memory {
 impl Memory {
     /// Creates a BO of at least `size` bytes and maps it.
     pub fn new(dev: &DeviceRef, size: u64) -> VkResult<Memory> {
-        let size = size.checked_next_multiple_of(PAGE).ok_or_else(|| {
-            VkError::new(vk::Result::ERROR_OUT_OF_DEVICE_MEMORY, "size overflows")
-        })?;
+        let size = page_round(size)?;
         let mut args = drm_panthor_bo_create {
             size,
             ..Default::default()
@@ -40,19 +40,40 @@ impl Memory {
         dev.file.bo_create(&mut args).map_err(|e| {
             VkError::from_errno_or(e, "BO_CREATE", vk::Result::ERROR_OUT_OF_DEVICE_MEMORY)
         })?;
-        let size = args.size;
+        dev.bo_handles.created(args.handle);
+        Memory::map_new(dev, args.handle, args.size)
+    }
+
+    /// Imports the dma-buf `fd` (which stays the caller's) as memory of
+    /// `size` bytes, at most the dma-buf's size.
+    pub fn import(dev: &DeviceRef, fd: BorrowedFd<'_>, size: u64) -> VkResult<Memory> {
+        let size = page_round(size)?;
+        let available = external_memory::dma_buf_size(fd)?;
+        if size > available {
+            vk_bail!(
+                vk::Result::ERROR_INVALID_EXTERNAL_HANDLE,
+                "allocationSize {size:#x} is larger than the {available:#x}-byte dma-buf"
+            );
+        }
+        let handle = dev.bo_handles.import(dev, fd)?;
+        Memory::map_new(dev, handle, size)
+    }
+
+    /// Maps `size` bytes of the counted handle `bo` at a fresh VA; on
+    /// failure the handle loses this user again.
+    fn map_new(dev: &DeviceRef, bo: u32, size: u64) -> VkResult<Memory> {
         // 2 MiB-aligned VA lets the kernel use 2 MiB blocks for big BOs.
         let align = if size >= SZ_2M { SZ_2M } else { PAGE };
         let va = match dev.alloc_va(size, align) {
             Ok(va) => va,
             Err(e) => {
-                let _ = dev.file.gem_close(args.handle);
+                dev.bo_handles.close(dev, bo);
                 return Err(e);
             }
         };
         let map = VmBindOp {
             flags: DRM_PANTHOR_VM_BIND_OP_TYPE_MAP,
-            bo_handle: args.handle,
+            bo_handle: bo,
             bo_offset: 0,
             va,
             size,
@@ -60,12 +81,12 @@ impl Memory {
         };
         if let Err(e) = dev.bind_now(&[map], "VM_BIND map of new memory") {
             dev.free_va(va, size);
-            let _ = dev.file.gem_close(args.handle);
+            dev.bo_handles.close(dev, bo);
             return Err(e);
         }
         Ok(Memory {
             dev: dev.clone(),
-            bo: args.handle,
+            bo,
             size,
             va,
             cpu: Mutex::new(None),
@@ -149,10 +170,14 @@ impl Drop for Memory {
             // Keep the VA reserved: something may still be mapped there.
             Err(e) => log::error!("{}", e.why),
         }
-        if let Err(e) = self.dev.file.gem_close(self.bo) {
-            log::error!("GEM_CLOSE({}): {e}", self.bo);
-        }
+        self.dev.bo_handles.close(&self.dev, self.bo);
     }
+}
+
+/// `size` rounded up to whole pages.
+fn page_round(size: u64) -> VkResult<u64> {
+    size.checked_next_multiple_of(PAGE)
+        .ok_or_else(|| VkError::new(vk::Result::ERROR_OUT_OF_DEVICE_MEMORY, "size overflows"))
 }
 
 /// A `VkDeviceMemory` handle's object.
@@ -191,6 +216,32 @@ pub unsafe fn fill_requirements2(
     Ok(())
 }
 
+/// The fd of an import (`VkImportMemoryFdInfoKHR` with a handle type),
+/// after checking the export and import structs name handle types we have.
+fn import_info(info: &vk::MemoryAllocateInfo<'_>) -> VkResult<Option<RawFd>> {
+    // SAFETY: the chain is valid (valid usage).
+    let export = unsafe { chain::find::<vk::ExportMemoryAllocateInfo<'_>>(info.p_next) };
+    if let Some(e) = export.filter(|e| !e.handle_types.is_empty()) {
+        external_memory::check_handle_type(e.handle_types)?;
+    }
+    // SAFETY: as above.
+    let import = unsafe { chain::find::<vk::ImportMemoryFdInfoKHR<'_>>(info.p_next) };
+    match import.filter(|i| !i.handle_type.is_empty()) {
+        Some(i) => {
+            external_memory::check_handle_type(i.handle_type)?;
+            if i.fd < 0 {
+                vk_bail!(
+                    vk::Result::ERROR_INVALID_EXTERNAL_HANDLE,
+                    "import of fd {}",
+                    i.fd
+                );
+            }
+            Ok(Some(i.fd))
+        }
+        None => Ok(None),
+    }
+}
+
 pub unsafe extern "system" fn allocate_memory(
     device: vk::Device,
     info: *const vk::MemoryAllocateInfo<'_>,
@@ -215,7 +266,20 @@ pub unsafe extern "system" fn allocate_memory(
                 "allocationSize is 0"
             );
         }
-        let mem = Memory::new(dev, info.allocation_size)?;
+        let mem = match import_info(info)? {
+            Some(fd) => {
+                // SAFETY: the application passes an open fd (valid usage);
+                // it stays open until we take it below.
+                let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
+                let mem = Memory::import(dev, borrowed, info.allocation_size)?;
+                // The import succeeded, so the fd is ours to close (the BO
+                // lives on through the handle).
+                // SAFETY: we own the fd from here and close it once.
+                drop(unsafe { OwnedFd::from_raw_fd(fd) });
+                mem
+            }
+            None => Memory::new(dev, info.allocation_size)?,
+        };
         log::debug!(
             "memory: BO {} of {:#x} bytes at VA {:#x}",
             mem.bo,

@@ -12,7 +12,7 @@ use crate::backend::{virtual_memory_bytes, Adapter, File};
 use crate::guard::{guard, guard_void, ErrnoExt, VkResult};
 use crate::handle;
 use crate::instance::{extension_properties, DRIVER_API_VERSION};
-use crate::{chain, fill_out};
+use crate::{chain, external_memory, fill_out};
 
 /// ARM's PCI vendor id (what Mali drivers report as `vendorID`).
 pub const VENDOR_ID_ARM: u32 = 0x13b5;
@@ -30,6 +30,12 @@ pub const SPARSE_QUEUES: u32 = 1;
 pub const DEVICE_EXTENSIONS_ALL: &[&str] = &[
     "VK_KHR_bind_memory2",
     "VK_KHR_dedicated_allocation",
+    "VK_KHR_external_fence",
+    "VK_KHR_external_fence_fd",
+    "VK_KHR_external_memory",
+    "VK_KHR_external_memory_fd",
+    "VK_KHR_external_semaphore",
+    "VK_KHR_external_semaphore_fd",
     "VK_KHR_get_memory_requirements2",
     "VK_KHR_image_format_list",
     "VK_KHR_maintenance1",
@@ -37,6 +43,7 @@ pub const DEVICE_EXTENSIONS_ALL: &[&str] = &[
     "VK_KHR_synchronization2",
     "VK_KHR_timeline_semaphore",
     "VK_EXT_calibrated_timestamps",
+    "VK_EXT_external_memory_dma_buf",
     "VK_EXT_host_query_reset",
     "VK_EXT_image_drm_format_modifier",
 ];
@@ -663,43 +670,18 @@ pub unsafe extern "system" fn get_memory_properties2(
 
 pub unsafe extern "system" fn get_external_buffer_properties(
     _pd: vk::PhysicalDevice,
-    _info: *const vk::PhysicalDeviceExternalBufferInfo<'_>,
+    info: *const vk::PhysicalDeviceExternalBufferInfo<'_>,
     out: *mut vk::ExternalBufferProperties<'_>,
 ) {
     guard_void("vkGetPhysicalDeviceExternalBufferProperties", || {
-        // No external memory handle types yet: every field stays empty.
+        // SAFETY: info is valid (valid usage).
+        let info = unsafe { handle::input(info, "pExternalBufferInfo") }?;
+        let sparse = external_memory::is_sparse_buffer(info.flags);
         // SAFETY: out is valid (valid usage).
-        unsafe { (*out).external_memory_properties = vk::ExternalMemoryProperties::default() };
-        Ok(())
-    })
-}
-
-pub unsafe extern "system" fn get_external_fence_properties(
-    _pd: vk::PhysicalDevice,
-    _info: *const vk::PhysicalDeviceExternalFenceInfo<'_>,
-    out: *mut vk::ExternalFenceProperties<'_>,
-) {
-    guard_void("vkGetPhysicalDeviceExternalFenceProperties", || {
-        // SAFETY: out is valid (valid usage).
-        let out = unsafe { &mut *out };
-        out.export_from_imported_handle_types = vk::ExternalFenceHandleTypeFlags::empty();
-        out.compatible_handle_types = vk::ExternalFenceHandleTypeFlags::empty();
-        out.external_fence_features = vk::ExternalFenceFeatureFlags::empty();
-        Ok(())
-    })
-}
-
-pub unsafe extern "system" fn get_external_semaphore_properties(
-    _pd: vk::PhysicalDevice,
-    _info: *const vk::PhysicalDeviceExternalSemaphoreInfo<'_>,
-    out: *mut vk::ExternalSemaphoreProperties<'_>,
-) {
-    guard_void("vkGetPhysicalDeviceExternalSemaphoreProperties", || {
-        // SAFETY: out is valid (valid usage).
-        let out = unsafe { &mut *out };
-        out.export_from_imported_handle_types = vk::ExternalSemaphoreHandleTypeFlags::empty();
-        out.compatible_handle_types = vk::ExternalSemaphoreHandleTypeFlags::empty();
-        out.external_semaphore_features = vk::ExternalSemaphoreFeatureFlags::empty();
+        unsafe {
+            (*out).external_memory_properties =
+                external_memory::properties(info.handle_type, sparse)
+        };
         Ok(())
     })
 }

@@ -6,7 +6,8 @@
 //! timeline syncobj, so "idle" is one wait on the last point.
 //!
 //! Semaphore waits are timeline points (binary semaphores count their
-//! signals, see `semaphore.rs`). A timeline may be waited on before anything
+//! signals, see `semaphore.rs`), or binary syncobjs for payloads shared with
+//! other devices. A timeline may be waited on before anything
 //! signals it (wait-before-signal), and a binary semaphore's signal may sit
 //! in another queue's deferred work, but the kernel refuses a wait on a
 //! point with no fence yet. Such a submission is *deferred*: a worker thread waits until
@@ -83,7 +84,7 @@ struct Pending {
     /// The progress point this submission signals.
     point: u64,
     work: Work,
-    /// Timeline points the work waits on (they must have fences first).
+    /// Points the work waits on (they must have fences first).
     timeline_waits: Vec<SyncPoint>,
 }
 
@@ -150,7 +151,7 @@ impl Queue {
         self.family == FAMILY_UNIVERSAL
     }
 
-    /// Submits `work` after its `timeline_waits` exist, in queue order.
+    /// Submits `work` after its waits have fences, in queue order.
     /// `make` gets the progress point this submission signals.
     pub fn submit(
         &self,
@@ -232,10 +233,22 @@ impl Queue {
 }
 
 impl Shared {
-    /// True when every timeline wait point has a fence (or has signalled).
+    /// True when every wait has a fence (or has signalled).
     fn available(&self, waits: &[SyncPoint]) -> VkResult<bool> {
         for w in waits {
-            let Some(point) = w.point else { continue };
+            let Some(point) = w.point else {
+                // A binary payload (shared with other devices, or imported):
+                // EINVAL means no fence yet, WAIT_AVAILABLE that one exists.
+                match self
+                    .dev
+                    .file
+                    .syncobj_wait(&[w.syncobj], 0, SyncobjWaitFlags::WAIT_AVAILABLE)
+                {
+                    Ok(_) => continue,
+                    Err(Errno::EINVAL) | Err(Errno::ETIME) => return Ok(false),
+                    Err(e) => return Err(e).vk("SYNCOBJ_WAIT (is a fence attached?)"),
+                }
+            };
             let mut last = [0u64];
             self.dev
                 .file

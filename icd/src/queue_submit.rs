@@ -84,7 +84,7 @@ fn submit_batches(q: &Queue, batches: Vec<SubmitBatch>, fence: Option<&Fence>) -
     if batches.is_empty() {
         return Ok(());
     }
-    let fence_point = fence.map(|f| SyncPoint::binary(f.syncobj));
+    let fence_point = fence.map(|f| SyncPoint::binary(f.syncobj()));
     let batches = batches.into_iter().map(|b| (b.sems, b.streams));
     with_points(batches, |waits, batches| {
         q.submit(waits, |progress| {
@@ -250,7 +250,7 @@ pub unsafe extern "system" fn queue_bind_sparse(
             // Only a fence: one empty batch carries it.
             lowered.push((SemaphoreOps::default(), Vec::new()));
         }
-        let fence_point = fence.map(|f| SyncPoint::binary(f.syncobj));
+        let fence_point = fence.map(|f| SyncPoint::binary(f.syncobj()));
         let sparse_maps = q.dev.sparse_residency;
         with_points(lowered.into_iter(), |waits, lowered| {
             q.submit(waits, |progress| {

@@ -4,8 +4,15 @@
 //! submitted before it. That lets a queue defer work (wait-before-signal on
 //! a timeline elsewhere) without a later wait on the same binary semaphore
 //! seeing no fence or a stale one.
+//!
+//! A binary semaphore whose payload is shared with other devices (exported
+//! or imported as an opaque syncobj fd, `external_sync`) cannot count:
+//! the other side does not know our count. It switches to plain binary
+//! syncobj waits and signals, as every driver on the syncobj does. An
+//! import with temporary permanence is used by the next wait only.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
 
 use ash::vk;
 use panthor_uapi::device::SyncobjWaitFlags;
@@ -19,10 +26,22 @@ use crate::{chain, handle, vk_bail};
 
 pub struct Semaphore {
     pub dev: DeviceRef,
-    pub syncobj: u32,
     pub timeline: bool,
+    payload: Mutex<Payload>,
     /// Binary semaphores: the point of the latest signal handed out.
     binary_signals: AtomicU64,
+}
+
+/// The syncobjs behind a semaphore.
+pub struct Payload {
+    pub permanent: u32,
+    /// Binary only: other devices see the payload, so no counting.
+    pub shared: bool,
+    /// Binary only: an imported payload for the next wait.
+    pub temporary: Option<u32>,
+    /// Temporary payloads already waited on: submissions (perhaps deferred)
+    /// name them, so they live as long as the semaphore.
+    retired: Vec<u32>,
 }
 
 impl Semaphore {
@@ -33,27 +52,89 @@ impl Semaphore {
         unsafe { handle::object(h) }
     }
 
+    pub fn payload(&self) -> MutexGuard<'_, Payload> {
+        self.payload.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The permanent syncobj (timeline semaphores have no other).
+    pub fn syncobj(&self) -> u32 {
+        self.payload().permanent
+    }
+
+    /// The latest binary signal point handed out (0: none).
+    pub fn last_binary_signal(&self) -> u64 {
+        self.binary_signals.load(Ordering::Acquire)
+    }
+
+    /// Takes the next binary signal point (for an import that becomes the
+    /// payload the next wait sees).
+    pub fn next_binary_signal(&self) -> u64 {
+        self.binary_signals.fetch_add(1, Ordering::AcqRel) + 1
+    }
+
+    /// Installs an imported syncobj: permanently (the old one is destroyed,
+    /// a binary semaphore becomes shared) or for the next wait.
+    pub fn replace(&self, syncobj: u32, temporary: bool) {
+        let mut p = self.payload();
+        if temporary {
+            if let Some(old) = p.temporary.replace(syncobj) {
+                self.destroy(old);
+            }
+        } else {
+            let old = std::mem::replace(&mut p.permanent, syncobj);
+            p.shared = !self.timeline;
+            self.destroy(old);
+        }
+    }
+
+    /// Marks a binary semaphore's payload as seen by other devices.
+    pub fn share(&self) {
+        if !self.timeline {
+            self.payload().shared = true;
+        }
+    }
+
+    /// Takes the temporary payload as consumed (it becomes retired).
+    pub fn take_temporary(&self, p: &mut Payload) -> Option<u32> {
+        let t = p.temporary.take()?;
+        p.retired.push(t);
+        Some(t)
+    }
+
     /// The point a wait of `value` waits for (the value is ignored for
     /// binary semaphores, as the spec says).
     fn wait_point(&self, value: u64) -> SyncPoint {
+        let mut p = self.payload();
+        if let Some(t) = self.take_temporary(&mut p) {
+            return SyncPoint::binary(t);
+        }
         if self.timeline {
-            return SyncPoint::timeline(self.syncobj, value);
+            return SyncPoint::timeline(p.permanent, value);
+        }
+        if p.shared {
+            return SyncPoint::binary(p.permanent);
         }
         match self.binary_signals.load(Ordering::Acquire) {
             // Never signalled (invalid usage): the kernel refuses the wait.
-            0 => SyncPoint::binary(self.syncobj),
-            last => SyncPoint::timeline(self.syncobj, last),
+            0 => SyncPoint::binary(p.permanent),
+            last => SyncPoint::timeline(p.permanent, last),
         }
     }
 
     /// The point a signal of `value` signals; binary semaphores take their
     /// next point.
     fn signal_point(&self, value: u64) -> SyncPoint {
-        if self.timeline {
-            return SyncPoint::timeline(self.syncobj, value);
+        let p = self.payload();
+        if let Some(t) = p.temporary {
+            return SyncPoint::binary(t);
         }
-        let next = self.binary_signals.fetch_add(1, Ordering::AcqRel) + 1;
-        SyncPoint::timeline(self.syncobj, next)
+        if self.timeline {
+            return SyncPoint::timeline(p.permanent, value);
+        }
+        if p.shared {
+            return SyncPoint::binary(p.permanent);
+        }
+        SyncPoint::timeline(p.permanent, self.next_binary_signal())
     }
 
     /// Gives back a binary signal point whose submission was refused, if
@@ -63,6 +144,12 @@ impl Semaphore {
             let _ =
                 self.binary_signals
                     .compare_exchange(p, p - 1, Ordering::AcqRel, Ordering::Acquire);
+        }
+    }
+
+    fn destroy(&self, syncobj: u32) {
+        if let Err(e) = self.dev.file.syncobj_destroy(syncobj) {
+            log::error!("SYNCOBJ_DESTROY({syncobj}): {e}");
         }
     }
 }
@@ -124,8 +211,13 @@ impl SemaphoreOps {
 
 impl Drop for Semaphore {
     fn drop(&mut self) {
-        if let Err(e) = self.dev.file.syncobj_destroy(self.syncobj) {
-            log::error!("SYNCOBJ_DESTROY({}): {e}", self.syncobj);
+        let p = self.payload.get_mut().unwrap_or_else(|e| e.into_inner());
+        let all: Vec<u32> = std::iter::once(p.permanent)
+            .chain(p.temporary)
+            .chain(p.retired.drain(..))
+            .collect();
+        for s in all {
+            self.destroy(s);
         }
     }
 }
@@ -148,10 +240,19 @@ pub unsafe extern "system" fn create_semaphore(
             _ => (false, 0),
         };
         let syncobj = dev.file.syncobj_create(0).vk("SYNCOBJ_CREATE")?;
+        // SAFETY: the chain is valid.
+        let export = unsafe { chain::find::<vk::ExportSemaphoreCreateInfo<'_>>(info.p_next) };
         let sem = Semaphore {
             dev: dev.clone(),
-            syncobj,
             timeline,
+            payload: Mutex::new(Payload {
+                permanent: syncobj,
+                // Exportable binary semaphores never count (the payload
+                // may be seen elsewhere before the first export).
+                shared: !timeline && export.is_some_and(|e| !e.handle_types.is_empty()),
+                temporary: None,
+                retired: Vec::new(),
+            }),
             binary_signals: AtomicU64::new(0),
         };
         if initial > 0 {
@@ -199,7 +300,7 @@ pub unsafe extern "system" fn get_semaphore_counter_value(
         let mut v = [0u64];
         s.dev
             .file
-            .syncobj_query(&[s.syncobj], &mut v, 0)
+            .syncobj_query(&[s.syncobj()], &mut v, 0)
             .vk("SYNCOBJ_QUERY")?;
         s.dev.check_lost()?;
         // SAFETY: out is valid for a write.
@@ -227,7 +328,7 @@ pub unsafe extern "system" fn wait_semaphores(
         };
         let handles = sems
             .iter()
-            .map(|&s| timeline(s).map(|s| s.syncobj))
+            .map(|&s| timeline(s).map(|s| s.syncobj()))
             .collect::<VkResult<Vec<_>>>()?;
         if handles.is_empty() {
             return Ok(vk::Result::SUCCESS);
@@ -261,7 +362,7 @@ pub unsafe extern "system" fn signal_semaphore(
         let s = timeline(info.semaphore)?;
         s.dev
             .file
-            .syncobj_timeline_signal(&[s.syncobj], &[info.value])
+            .syncobj_timeline_signal(&[s.syncobj()], &[info.value])
             .vk("SYNCOBJ_TIMELINE_SIGNAL")?;
         Ok(vk::Result::SUCCESS)
     })

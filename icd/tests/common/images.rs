@@ -146,3 +146,33 @@ pub fn mapped(c: &Ctx, mem: vk::DeviceMemory, len: u64) -> &'static [u8] {
         std::slice::from_raw_parts(p, len as usize)
     }
 }
+
+/// Records UNDEFINED -> `layout` for level 0, layer 0 of a color image.
+pub fn to_layout(c: &Ctx, cb: vk::CommandBuffer, image: vk::Image, layout: vk::ImageLayout) {
+    let b = vk::ImageMemoryBarrier::default()
+        .dst_access_mask(vk::AccessFlags::TRANSFER_READ | vk::AccessFlags::TRANSFER_WRITE)
+        .old_layout(vk::ImageLayout::UNDEFINED)
+        .new_layout(layout)
+        .src_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
+        .dst_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
+        .image(image)
+        .subresource_range(vk::ImageSubresourceRange {
+            aspect_mask: vk::ImageAspectFlags::COLOR,
+            base_mip_level: 0,
+            level_count: 1,
+            base_array_layer: 0,
+            layer_count: 1,
+        });
+    // SAFETY: recording into a command buffer in the recording state.
+    unsafe {
+        c.device.cmd_pipeline_barrier(
+            cb,
+            vk::PipelineStageFlags::TOP_OF_PIPE,
+            vk::PipelineStageFlags::TRANSFER,
+            vk::DependencyFlags::empty(),
+            &[],
+            &[],
+            &[b],
+        )
+    };
+}

@@ -117,6 +117,12 @@ impl Ctx {
 
     /// With `VK_LAYER_KHRONOS_validation` and a messenger that counts errors.
     pub fn with_validation(validation: bool) -> Ctx {
+        Ctx::with_extensions(validation, &[])
+    }
+
+    /// As [`with_validation`](Self::with_validation), with more device
+    /// extensions enabled.
+    pub fn with_extensions(validation: bool, extra: &[&std::ffi::CStr]) -> Ctx {
         use_our_icd();
         let _loader = loader_lock();
         // SAFETY: loading the system loader.
@@ -165,12 +171,16 @@ impl Ctx {
         ];
         // SAFETY: valid physical device.
         let features = unsafe { instance.get_physical_device_features(pd) };
-        let dev_exts = [
-            ash::khr::timeline_semaphore::NAME.as_ptr(),
-            ash::khr::synchronization2::NAME.as_ptr(),
-            ash::ext::host_query_reset::NAME.as_ptr(),
-            ash::ext::calibrated_timestamps::NAME.as_ptr(),
-        ];
+        let dev_exts: Vec<_> = [
+            ash::khr::timeline_semaphore::NAME,
+            ash::khr::synchronization2::NAME,
+            ash::ext::host_query_reset::NAME,
+            ash::ext::calibrated_timestamps::NAME,
+        ]
+        .iter()
+        .chain(extra)
+        .map(|n| n.as_ptr())
+        .collect();
         let mut tl =
             vk::PhysicalDeviceTimelineSemaphoreFeatures::default().timeline_semaphore(true);
         let mut sync2 =
