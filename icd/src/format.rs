@@ -77,7 +77,10 @@ pub fn features(format: vk::Format, caps: Caps) -> vk::FormatProperties {
     use vk::FormatFeatureFlags as F;
     let transfer = F::TRANSFER_SRC | F::TRANSFER_DST;
     let mali = mali_format(format).filter(|_| caps.shaders);
-    let atomic = matches!(format, vk::Format::R32_UINT | vk::Format::R32_SINT);
+    let atomic = matches!(
+        format,
+        vk::Format::R32_UINT | vk::Format::R32_SINT | vk::Format::R64_UINT | vk::Format::R64_SINT
+    );
     // What shaders can do with images of this format.
     let shader = mali.map_or(F::empty(), |m| {
         let mut f = F::SAMPLED_IMAGE;

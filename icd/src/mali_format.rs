@@ -84,6 +84,11 @@ pub fn mali_format(format: vk::Format) -> Option<MaliFormat> {
         F::R32G32_UINT => (141, RGB1, false, CLUMP_RAW64),
         F::R32G32_SINT => (205, RGB1, false, CLUMP_RAW64),
         F::R32G32_SFLOAT => (175, RGB1, false, CLUMP_RAW64),
+        // Mali has no 64-bit texel formats: R64 images are RG32 to the
+        // texture unit, and the shader core joins the two halves of a
+        // 64-bit texel (`VK_EXT_shader_image_atomic_int64`).
+        F::R64_UINT => (141, RGB1, false, CLUMP_RAW64),
+        F::R64_SINT => (205, RGB1, false, CLUMP_RAW64),
         F::R32G32B32A32_UINT => (157, RGBA, false, CLUMP_RAW128),
         F::R32G32B32A32_SINT => (221, RGBA, false, CLUMP_RAW128),
         F::R32G32B32A32_SFLOAT => (191, RGBA, false, CLUMP_RAW128),

@@ -40,12 +40,20 @@ pub const DEVICE_EXTENSIONS_ALL: &[&str] = &[
     "VK_KHR_image_format_list",
     "VK_KHR_maintenance1",
     "VK_KHR_maintenance4",
+    "VK_KHR_shader_atomic_int64",
     "VK_KHR_synchronization2",
     "VK_KHR_timeline_semaphore",
     "VK_EXT_calibrated_timestamps",
     "VK_EXT_external_memory_dma_buf",
     "VK_EXT_host_query_reset",
     "VK_EXT_image_drm_format_modifier",
+    "VK_EXT_shader_image_atomic_int64",
+];
+
+/// Extensions only the shader cores back (the virtual Mali).
+const SHADER_EXTENSIONS: &[&str] = &[
+    "VK_KHR_shader_atomic_int64",
+    "VK_EXT_shader_image_atomic_int64",
 ];
 
 /// Sparse VA granule: one 64 KiB block per bind (the standard block size).
@@ -291,6 +299,7 @@ impl PhysicalDevice {
             .iter()
             .copied()
             .filter(|&e| e != "VK_EXT_calibrated_timestamps" || self.calibrated_timestamps())
+            .filter(|&e| !SHADER_EXTENSIONS.contains(&e) || self.shader_core())
             .collect()
     }
 
@@ -566,15 +575,28 @@ pub unsafe extern "system" fn get_features2(
         let out = unsafe { &mut *out };
         out.features = pd.features();
         // SAFETY: the chain is the application's valid output chain.
-        unsafe { chain::for_each_out(out.p_next, fill_feature_structs) };
+        unsafe { chain::for_each_out(out.p_next, |o| fill_feature_structs(pd, o)) };
         Ok(())
     })
 }
 
 /// Fills the extension feature structs we know (what we support is true;
 /// the rest false).
-fn fill_feature_structs(o: chain::Out<'_>) {
+fn fill_feature_structs(pd: &PhysicalDevice, o: chain::Out<'_>) {
+    let caps = pd.caps();
     fill_out!(o,
+        vk::PhysicalDeviceShaderAtomicInt64Features<'_> => |f| {
+            // 64-bit atomics on storage buffers run on the shader cores;
+            // shared-memory ones are not tested, so not claimed.
+            f.shader_buffer_int64_atomics = caps.shaders.into();
+            f.shader_shared_int64_atomics = vk::FALSE;
+        }
+        vk::PhysicalDeviceShaderImageAtomicInt64FeaturesEXT<'_> => |f| {
+            // R64 storage images on the shader cores (viewed as RG32 by the
+            // texture unit; the shader core joins the halves).
+            f.shader_image_int64_atomics = caps.shaders.into();
+            f.sparse_image_int64_atomics = (caps.shaders && caps.sparse_residency).into();
+        }
         vk::PhysicalDeviceTimelineSemaphoreFeatures<'_> => |f| {
             f.timeline_semaphore = vk::TRUE;
         }

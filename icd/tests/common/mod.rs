@@ -21,7 +21,8 @@ pub const BUFFER_USAGE: vk::BufferUsageFlags = vk::BufferUsageFlags::from_raw(
         | vk::BufferUsageFlags::TRANSFER_DST.as_raw()
         | vk::BufferUsageFlags::STORAGE_BUFFER.as_raw()
         | vk::BufferUsageFlags::INDIRECT_BUFFER.as_raw()
-        | vk::BufferUsageFlags::UNIFORM_TEXEL_BUFFER.as_raw(),
+        | vk::BufferUsageFlags::UNIFORM_TEXEL_BUFFER.as_raw()
+        | vk::BufferUsageFlags::STORAGE_TEXEL_BUFFER.as_raw(),
 );
 
 mod cdylib;
@@ -123,6 +124,16 @@ impl Ctx {
     /// As [`with_validation`](Self::with_validation), with more device
     /// extensions enabled.
     pub fn with_extensions(validation: bool, extra: &[&std::ffi::CStr]) -> Ctx {
+        Ctx::with_features(validation, extra, None)
+    }
+
+    /// As [`with_extensions`](Self::with_extensions), with one more feature
+    /// struct in the device's create info.
+    pub fn with_features(
+        validation: bool,
+        extra: &[&std::ffi::CStr],
+        more: Option<&mut dyn vk::ExtendsDeviceCreateInfo>,
+    ) -> Ctx {
         use_our_icd();
         let _loader = loader_lock();
         // SAFETY: loading the system loader.
@@ -193,6 +204,10 @@ impl Ctx {
             .push_next(&mut tl)
             .push_next(&mut sync2)
             .push_next(&mut reset);
+        let info = match more {
+            Some(f) => info.push_next(f),
+            None => info,
+        };
         // SAFETY: valid create info.
         let device = unsafe { instance.create_device(pd, &info, None) }.expect("vkCreateDevice");
         // SAFETY: the queues were created above.

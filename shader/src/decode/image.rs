@@ -158,6 +158,7 @@ impl Decoder<'_> {
             dim: it.dim,
             arrayed: it.arrayed,
             sparse,
+            wide: it.wide,
             d: 0,
             d_lanes: 0,
             image,
@@ -199,12 +200,15 @@ impl Decoder<'_> {
             ImageOp::Write => {
                 let texel = id_at(ops, 2)?;
                 let (ts, tn) = self.value_shape(texel)?;
-                if ts.words() != 1 || tn > 4 {
+                let lane_words = if it.wide { 2 } else { 1 };
+                if ts.words() != lane_words || tn > 4 {
                     return Err(DecodeError::Image(
-                        "texels other than 32-bit scalars or vectors".into(),
+                        "texels other than 32-bit (64-bit for 64-bit images) scalars or vectors"
+                            .into(),
                     ));
                 }
-                inst.texel = Some((self.src(texel, tn)?, tn));
+                let words = tn * lane_words;
+                inst.texel = Some((self.src(texel, words)?, words));
                 operands_at = 3;
             }
             ImageOp::TexelPointer => {
@@ -259,9 +263,13 @@ impl Decoder<'_> {
                     }
                 }
                 _ => {
-                    if inst.d_lanes == 0 || inst.d_lanes > 4 || (sparse && words < 2) {
+                    let max = if it.wide { 8 } else { 4 };
+                    let odd = it.wide && inst.d_lanes % 2 != 0;
+                    if inst.d_lanes == 0 || inst.d_lanes > max || odd || (sparse && words < 2) {
                         return Err(DecodeError::Image(
-                            "texel results other than 1 to 4 32-bit lanes".into(),
+                            "texel results other than 1 to 4 lanes of 32 bits (64 for 64-bit \
+                             images)"
+                                .into(),
                         ));
                     }
                 }

@@ -33,6 +33,8 @@ pub(super) struct ImageType {
     pub arrayed: bool,
     /// 1: sampled, 2: storage.
     pub sampled: u32,
+    /// 64-bit integer texels (`Int64ImageEXT`: R64 formats, one component).
+    pub wide: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -184,14 +186,15 @@ impl Decoder<'_> {
 
     fn image_type(&self, ops: &[Operand]) -> Result<ImageType> {
         let sampled_type = id_at(ops, 0)?;
-        match self.type_info(sampled_type)?.ty {
-            Type::Int { bits: 32, .. } | Type::Float { bits: 32 } | Type::Void => {}
+        let wide = match self.type_info(sampled_type)?.ty {
+            Type::Int { bits: 32, .. } | Type::Float { bits: 32 } | Type::Void => false,
+            Type::Int { bits: 64, .. } => true,
             _ => {
                 return Err(DecodeError::Image(
-                    "image texel type other than 32-bit int or float".into(),
+                    "image texel type other than 32-bit int or float, or 64-bit int".into(),
                 ))
             }
-        }
+        };
         let dim = match ops.get(1) {
             Some(Operand::Dim(Dim::Dim1D)) => ImageDim::D1,
             Some(Operand::Dim(Dim::Dim2D)) => ImageDim::D2,
@@ -208,6 +211,7 @@ impl Decoder<'_> {
             dim,
             arrayed: lit_at(ops, 3)? != 0,
             sampled: lit_at(ops, 5)?,
+            wide,
         })
     }
 

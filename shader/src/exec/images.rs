@@ -71,8 +71,14 @@ fn write_texel(r: &mut [u32], ii: &ImageInst, t: &Texel) {
         r[d] = u32::from(!t.resident);
         d += 1;
     }
-    let n = (ii.d_lanes as usize).min(4);
-    r[d..d + n].copy_from_slice(&t.value[..n]);
+    let words = if ii.wide {
+        // Component 0 is (low, high); the missing ones read (0, 0, 1).
+        [t.value[0], t.value[1], 0, 0, 0, 0, 1, 0]
+    } else {
+        [t.value[0], t.value[1], t.value[2], t.value[3], 0, 0, 0, 0]
+    };
+    let n = (ii.d_lanes as usize).min(if ii.wide { 8 } else { 4 });
+    r[d..d + n].copy_from_slice(&words[..n]);
 }
 
 pub(super) fn run(code: &Code, r: &mut [u32], wg: &mut Workgroup, idx: u32) -> Result<()> {
@@ -95,10 +101,18 @@ pub(super) fn run(code: &Code, r: &mut [u32], wg: &mut Workgroup, idx: u32) -> R
         ImageOp::Write => {
             let coord = int_coord(ii, r);
             let mut texel = [0, 0, 0, 1f32.to_bits()];
-            if let Some((s, n)) = ii.texel {
-                for (i, v) in texel.iter_mut().enumerate().take(n as usize) {
-                    *v = r[s as usize + i];
+            match ii.texel {
+                // Component 0's two words become the low and high 32-bit
+                // components the texture unit stores.
+                Some((s, _)) if ii.wide => {
+                    texel = [r[s as usize], r[s as usize + 1], 0, 1];
                 }
+                Some((s, n)) => {
+                    for (i, v) in texel.iter_mut().enumerate().take(n as usize) {
+                        *v = r[s as usize + i];
+                    }
+                }
+                None => {}
             }
             wg.env.image_write(handle, coord, sample, texel)?;
         }

@@ -113,8 +113,11 @@ pub struct ImageInst {
     pub arrayed: bool,
     /// Sparse forms write the residency code first, then the texel.
     pub sparse: bool,
+    /// 64-bit integer texels: each lane is two words, and the texture unit
+    /// holds component 0 as two 32-bit components (low, high).
+    pub wide: bool,
     pub d: Slot,
-    /// Texel lanes in the result (1 for Dref, up to 4).
+    /// Texel words in the result (1 for Dref, up to 4; up to 8 when wide).
     pub d_lanes: u32,
     /// Image handle (2 words), sampled image (4 words), or for
     /// TexelPointer the descriptor pointer.
@@ -132,7 +135,7 @@ pub struct ImageInst {
     pub min_lod: Option<Slot>,
     pub dref: Option<Slot>,
     pub component: Option<Slot>,
-    /// The texel to write (Write) and its lane count.
+    /// The texel to write (Write) and its word count.
     pub texel: Option<(Slot, u32)>,
     /// TexelPointer: texel width in bytes.
     pub texel_bytes: u8,
