@@ -586,10 +586,10 @@ fn fill_feature_structs(pd: &PhysicalDevice, o: chain::Out<'_>) {
     let caps = pd.caps();
     fill_out!(o,
         vk::PhysicalDeviceShaderAtomicInt64Features<'_> => |f| {
-            // 64-bit atomics on storage buffers run on the shader cores;
-            // shared-memory ones are not tested, so not claimed.
+            // 64-bit atomics on storage buffers and shared memory run on
+            // the shader cores (shader/tests/memory.rs).
             f.shader_buffer_int64_atomics = caps.shaders.into();
-            f.shader_shared_int64_atomics = vk::FALSE;
+            f.shader_shared_int64_atomics = caps.shaders.into();
         }
         vk::PhysicalDeviceShaderImageAtomicInt64FeaturesEXT<'_> => |f| {
             // R64 storage images on the shader cores (viewed as RG32 by the

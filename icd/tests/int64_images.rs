@@ -39,6 +39,7 @@ fn feature_and_formats_are_reported() {
     assert_eq!(f.shader_image_int64_atomics, vk::TRUE);
     assert_eq!(f.sparse_image_int64_atomics, vk::TRUE);
     assert_eq!(b.shader_buffer_int64_atomics, vk::TRUE);
+    assert_eq!(b.shader_shared_int64_atomics, vk::TRUE);
     for format in [vk::Format::R64_UINT, vk::Format::R64_SINT] {
         // SAFETY: valid query.
         let p = unsafe {

@@ -144,6 +144,46 @@ void main() {
 }
 
 #[test]
+fn shared_memory_takes_64_bit_atomics() {
+    let src = r#"
+#version 450
+#extension GL_EXT_shader_atomic_int64 : require
+#extension GL_ARB_gpu_shader_int64 : require
+layout(local_size_x = 64) in;
+layout(set = 0, binding = 0) buffer Out { uint64_t sum; int64_t lowest; uint64_t swapped; };
+shared uint64_t s_sum;
+shared int64_t s_min;
+shared uint64_t s_cas;
+void main() {
+    uint id = gl_LocalInvocationIndex;
+    if (id == 0u) { s_sum = 0ul; s_min = 0l; s_cas = 0ul; }
+    barrier();
+    atomicAdd(s_sum, (uint64_t(id) << 34) | 1ul);
+    atomicMin(s_min, -int64_t(id) << 33);
+    atomicCompSwap(s_cas, uint64_t(id) << 40, uint64_t(id + 1u) << 40);
+    barrier();
+    if (id == 0u) { sum = s_sum; lowest = s_min; swapped = s_cas; }
+}
+"#;
+    let p = program(src);
+    let mut env = HostEnv::new();
+    let out = env.bind_buffer(0, 0, &[0; 6]);
+    dispatch(&p, &mut env, [1, 1, 1]).unwrap();
+    let w = env.read_words(out, 6);
+    let get = |i: usize| u64::from(w[2 * i]) | u64::from(w[2 * i + 1]) << 32;
+    let sum = (0..64u64)
+        .map(|i| (i << 34) | 1)
+        .fold(0u64, u64::wrapping_add);
+    assert_eq!(get(0), sum);
+    assert_eq!(get(1) as i64, -63i64 << 33);
+    assert_eq!(
+        get(2),
+        64u64 << 40,
+        "the compare-exchange chain ran in order"
+    );
+}
+
+#[test]
 fn robust_buffer_access_drops_writes_and_reads_zero() {
     let src = r#"
 #version 450
