@@ -505,6 +505,83 @@ impl<'f> Ctx<'f> {
     }
 }
 
+/// Moves bytes between GPU VAs of one VM, the way the device can: CS copy
+/// streams on a group, or on `/dev/vpanthor`, which has no groups,
+/// VM_ACCESS through the page tables (the kernel side's software walker
+/// translates each access as the MMU would). Cases about mappings use it,
+/// so they run inside a real kernel too.
+pub enum Mover<'f> {
+    Gpu(Ctx<'f>),
+    Walk { f: &'f dyn PanthorFile, vm: u32 },
+}
+
+impl<'f> Mover<'f> {
+    /// A new VM, with a group where the device has them.
+    #[track_caller]
+    pub fn new(f: &'f dyn PanthorFile) -> R<Mover<'f>> {
+        let vm = vm_create(f)?;
+        Mover::on_vm(f, vm, 1)
+    }
+
+    /// On an existing VM (leaving [`CODE_VA`] free), with a group of
+    /// `queues` queues where the device has them.
+    #[track_caller]
+    pub fn on_vm(f: &'f dyn PanthorFile, vm: u32, queues: usize) -> R<Mover<'f>> {
+        if f.version().is_ok_and(|v| v.is_virtual_kernel_device()) {
+            Ok(Mover::Walk { f, vm })
+        } else {
+            Ctx::on_vm(f, vm, queues).map(Mover::Gpu)
+        }
+    }
+
+    pub fn vm(&self) -> u32 {
+        match self {
+            Mover::Gpu(c) => c.vm,
+            Mover::Walk { vm, .. } => *vm,
+        }
+    }
+
+    pub fn file(&self) -> &'f dyn PanthorFile {
+        match self {
+            Mover::Gpu(c) => c.f,
+            Mover::Walk { f, .. } => *f,
+        }
+    }
+
+    /// Each `(src, dst, bytes)` in order (`bytes` a multiple of 64), as
+    /// one stream on the GPU.
+    #[track_caller]
+    pub fn copies(&self, list: &[(u64, u64, u32)]) -> R {
+        match self {
+            Mover::Gpu(c) => c.run(&stream(|b| {
+                for &(src, dst, bytes) in list {
+                    b.copy(src, dst, bytes);
+                }
+            })?),
+            Mover::Walk { f, vm } => {
+                // VM_ACCESS moves at most 1 MiB per call.
+                const CHUNK: u64 = 1 << 20;
+                for &(src, dst, bytes) in list {
+                    let mut buf = vec![0u8; bytes as usize];
+                    for (i, piece) in buf.chunks_mut(CHUNK as usize).enumerate() {
+                        let at = i as u64 * CHUNK;
+                        f.vpanthor_vm_access(*vm, src + at, piece, false)
+                            .ctx("VM_ACCESS read")?;
+                        f.vpanthor_vm_access(*vm, dst + at, piece, true)
+                            .ctx("VM_ACCESS write")?;
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    #[track_caller]
+    pub fn copy(&self, src: u64, dst: u64, bytes: u32) -> R {
+        self.copies(&[(src, dst, bytes)])
+    }
+}
+
 /// A GPU job that keeps fences pending until [`Gate::release`] (see the
 /// module comment). Lives on its own VM of the file.
 pub struct Gate<'f> {

@@ -359,6 +359,19 @@ pub trait PanthorFile: Send + Sync {
     /// `DRM_IOCTL_PANTHOR_BO_QUERY_INFO` (driver 1.7).
     fn bo_query_info(&self, args: &mut drm_panthor_bo_query_info) -> Result<()>;
 
+    // ----- the virtual kernel device -------------------------------------
+
+    /// `/dev/vpanthor`'s VM_ACCESS (kmd/module): reads `buf.len()` bytes at
+    /// GPU VA `va` of VM `vm_id` into `buf` (`write == false`), or writes
+    /// `buf` there, through the VM's page tables with the kernel side's
+    /// software walker; ENXIO where nothing is mapped. It stands in for
+    /// GPU accesses on that device, which has no groups. Panthor has no
+    /// such ioctl: ENOTTY, as for any unknown ioctl.
+    fn vpanthor_vm_access(&self, vm_id: u32, va: u64, buf: &mut [u8], write: bool) -> Result<()> {
+        let _ = (vm_id, va, buf, write);
+        Err(Errno::ENOTTY)
+    }
+
     // ----- typed conveniences over the ioctls above --------------------
 
     /// `DEV_QUERY(GPU_INFO)`.

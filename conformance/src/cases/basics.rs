@@ -462,15 +462,15 @@ const RES_VA: u64 = 0x0200_0000;
 /// range can be mapped again after unmap.
 pub fn vm_bind_sync_map_and_unmap(o: &dyn Opener) -> R {
     let f = open(o)?;
-    let ctx = Ctx::new(&*f)?;
+    let ctx = Mover::new(&*f)?;
     let a_data = pattern(2, 4 * PAGE as usize);
     let a = Bo::with(&*f, 4 * PAGE, &a_data)?;
     let b_data = pattern(3, PAGE as usize);
     let b = Bo::with(&*f, PAGE, &b_data)?;
     let res = Bo::new(&*f, 4 * PAGE)?;
-    map(&*f, ctx.vm, &res, 0, RES_VA, 4 * PAGE)?;
+    map(&*f, ctx.vm(), &res, 0, RES_VA, 4 * PAGE)?;
 
-    map(&*f, ctx.vm, &a, 0, DATA_VA, 4 * PAGE)?;
+    map(&*f, ctx.vm(), &a, 0, DATA_VA, 4 * PAGE)?;
     ctx.copy(DATA_VA, RES_VA, 4 * PAGE as u32)?;
     ensure_bytes(
         &res.read(0, 4 * PAGE as usize)?,
@@ -480,11 +480,11 @@ pub fn vm_bind_sync_map_and_unmap(o: &dyn Opener) -> R {
 
     bind(
         &*f,
-        ctx.vm,
+        ctx.vm(),
         op_unmap(DATA_VA + PAGE, PAGE),
         "UNMAP one page",
     )?;
-    map(&*f, ctx.vm, &b, 0, DATA_VA + PAGE, PAGE)?;
+    map(&*f, ctx.vm(), &b, 0, DATA_VA + PAGE, PAGE)?;
     ctx.copy(DATA_VA, RES_VA, 4 * PAGE as u32)?;
     let mut want = a_data.clone();
     want[PAGE as usize..2 * PAGE as usize].copy_from_slice(&b_data);
@@ -495,7 +495,7 @@ pub fn vm_bind_sync_map_and_unmap(o: &dyn Opener) -> R {
     )?;
 
     // A mapping at a BO offset.
-    map(&*f, ctx.vm, &a, 2 * PAGE, DATA_VA + 0x10_0000, 2 * PAGE)?;
+    map(&*f, ctx.vm(), &a, 2 * PAGE, DATA_VA + 0x10_0000, 2 * PAGE)?;
     ctx.copy(DATA_VA + 0x10_0000, RES_VA, 2 * PAGE as u32)?;
     ensure_bytes(
         &res.read(0, 2 * PAGE as usize)?,
@@ -513,7 +513,7 @@ pub fn vm_bind_sync_map_and_unmap(o: &dyn Opener) -> R {
         "GPU read after closing the mapped BO's handle",
     )?;
     // A MAP over part of a mapping replaces just that part.
-    map(&*f, ctx.vm, &b, 0, DATA_VA + 3 * PAGE, PAGE)?;
+    map(&*f, ctx.vm(), &b, 0, DATA_VA + 3 * PAGE, PAGE)?;
     ctx.copy(DATA_VA, RES_VA, 4 * PAGE as u32)?;
     want[3 * PAGE as usize..].copy_from_slice(&b_data);
     ensure_bytes(
@@ -524,12 +524,12 @@ pub fn vm_bind_sync_map_and_unmap(o: &dyn Opener) -> R {
 
     bind(
         &*f,
-        ctx.vm,
+        ctx.vm(),
         op_unmap(DATA_VA + 0x40_0000, 0x10_0000),
         "UNMAP of nothing",
     )?;
-    bind(&*f, ctx.vm, op_unmap(DATA_VA, 4 * PAGE), "UNMAP all")?;
-    map(&*f, ctx.vm, &b, 0, DATA_VA + 2 * PAGE, PAGE)?;
+    bind(&*f, ctx.vm(), op_unmap(DATA_VA, 4 * PAGE), "UNMAP all")?;
+    map(&*f, ctx.vm(), &b, 0, DATA_VA + 2 * PAGE, PAGE)?;
     ctx.copy(DATA_VA + 2 * PAGE, RES_VA, PAGE as u32)?;
     ensure_bytes(
         &res.read(0, PAGE as usize)?,
@@ -537,7 +537,7 @@ pub fn vm_bind_sync_map_and_unmap(o: &dyn Opener) -> R {
         "GPU read after remapping",
     )?;
     ensure_eq!(
-        vm_state(&*f, ctx.vm)?,
+        vm_state(&*f, ctx.vm())?,
         DRM_PANTHOR_VM_STATE_USABLE,
         "VM state"
     );

@@ -358,7 +358,7 @@ pub fn mmap_needs_a_handle_in_this_file(o: &dyn Opener) -> R {
 /// `DATA_VA` with `b`, so an op accepted by mistake shows in
 /// [`Mapped::intact`].
 struct Mapped<'f> {
-    ctx: Ctx<'f>,
+    ctx: Mover<'f>,
     /// The VM's user VA range, as VM_CREATE wrote it back.
     top: u64,
     a_data: Vec<u8>,
@@ -375,13 +375,13 @@ impl<'f> Mapped<'f> {
         };
         f.vm_create(&mut vm).ctx("VM_CREATE(4 GiB)")?;
         let top = vm.user_va_range;
-        let ctx = Ctx::on_vm(f, vm.id, 1)?;
+        let ctx = Mover::on_vm(f, vm.id, 1)?;
         let a_data = pattern(10, 2 * PAGE as usize);
         let a = Bo::with(f, 2 * PAGE, &a_data)?;
         let b = Bo::with(f, 2 * PAGE, &pattern(11, 2 * PAGE as usize))?;
         let res = Bo::new(f, 2 * PAGE)?;
-        map(f, ctx.vm, &a, 0, DATA_VA, 2 * PAGE)?;
-        map(f, ctx.vm, &res, 0, RES_VA, 2 * PAGE)?;
+        map(f, ctx.vm(), &a, 0, DATA_VA, 2 * PAGE)?;
+        map(f, ctx.vm(), &res, 0, RES_VA, 2 * PAGE)?;
         let m = Mapped {
             ctx,
             top,
@@ -394,7 +394,8 @@ impl<'f> Mapped<'f> {
         Ok(m)
     }
 
-    /// The GPU still reads `a` at `DATA_VA` and the VM is usable.
+    /// The GPU (or on `/dev/vpanthor` the page-table walker) still reads
+    /// `a` at `DATA_VA` and the VM is usable.
     #[track_caller]
     fn intact(&self, after: &str) -> R {
         self.res.write(0, &[0u8; 2 * PAGE as usize])?;
@@ -405,7 +406,7 @@ impl<'f> Mapped<'f> {
             &format!("GPU read of the mapping {after}"),
         )?;
         ensure_eq!(
-            vm_state(self.ctx.f, self.ctx.vm)?,
+            vm_state(self.ctx.file(), self.ctx.vm())?,
             DRM_PANTHOR_VM_STATE_USABLE,
             "VM state {after}"
         );
@@ -423,7 +424,7 @@ impl<'f> Mapped<'f> {
 pub fn vm_bind_errnos_change_nothing(o: &dyn Opener) -> R {
     let f = open(o)?;
     let m = Mapped::new(&*f)?;
-    let vm = m.ctx.vm;
+    let vm = m.ctx.vm();
     let b = m.b.handle;
     let other_vm = vm_create(&*f)?;
     let mut excl = drm_panthor_bo_create {
@@ -561,7 +562,7 @@ pub fn sync_bind_reports_the_ops_it_applied(o: &dyn Opener) -> R {
         op_map(m.b.handle, 0, DATA_VA, 2 * PAGE),
         op_map(m.b.handle, 0, DATA_VA + 0x10, PAGE),
     ];
-    let err = match f.vm_bind(m.ctx.vm, 0, &ops) {
+    let err = match f.vm_bind(m.ctx.vm(), 0, &ops) {
         Ok(()) => {
             return Err(crate::check::CaseError::fail(
                 "a bind with an unaligned second op succeeded",
@@ -598,7 +599,7 @@ pub fn vm_bind_sparse_rules(o: &dyn Opener) -> R {
     let f = open(o)?;
     require_sparse(&*f)?;
     let m = Mapped::new(&*f)?;
-    let vm = m.ctx.vm;
+    let vm = m.ctx.vm();
     let sparse = |flags: u32, handle: u32, bo_offset: u64, va: u64, size: u64| VmBindOp {
         flags: DRM_PANTHOR_VM_BIND_OP_TYPE_MAP | DRM_PANTHOR_VM_BIND_OP_MAP_SPARSE | flags,
         bo_handle: handle,
@@ -671,7 +672,7 @@ pub fn vm_bind_sparse_rules(o: &dyn Opener) -> R {
 pub fn vm_bind_sync_op_rules(o: &dyn Opener) -> R {
     let f = open(o)?;
     let m = Mapped::new(&*f)?;
-    let vm = m.ctx.vm;
+    let vm = m.ctx.vm();
     let b = m.b.handle;
     let s = f.syncobj_create(0).ctx("SYNCOBJ_CREATE")?;
     let empty = f.syncobj_create(0).ctx("SYNCOBJ_CREATE")?;

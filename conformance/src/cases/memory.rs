@@ -1,8 +1,9 @@
 //! GPU reads and writes through the MMU, end to end: 4 KiB pages, 2 MiB
 //! blocks, sparse ranges over the per-file dummy, huge mappings split by
 //! partial unmaps, BOs bound inside sparse ranges. Every access is a CS
-//! stream; every check reads BO memory through the CPU or copies from the
-//! GPU into a BO first.
+//! stream (on `/dev/vpanthor`, which has no groups, a VM_ACCESS through the
+//! page tables: [`Mover`]); every check reads BO memory through the CPU or
+//! copies into a BO first.
 
 use crate::check::R;
 use crate::fixture::*;
@@ -28,26 +29,26 @@ const SPARSE_VA: u64 = 0x8000_0000;
 pub fn gpu_copies_through_4k_2m_and_sparse_mappings(o: &dyn Opener) -> R {
     let f = open(o)?;
     require_sparse(&*f)?;
-    let ctx = Ctx::new(&*f)?;
+    let ctx = Mover::new(&*f)?;
     let p = pattern(40, PAGE as usize);
     let src = Bo::with(&*f, PAGE, &p)?;
-    map(&*f, ctx.vm, &src, 0, SRC_VA, PAGE)?;
+    map(&*f, ctx.vm(), &src, 0, SRC_VA, PAGE)?;
     let huge = Bo::new(&*f, 2 * SZ_2M)?;
-    map(&*f, ctx.vm, &huge, 0, HUGE_VA, 2 * SZ_2M)?;
-    bind(&*f, ctx.vm, op_sparse(SPARSE_VA, 4 * SZ_2M), "sparse MAP")?;
+    map(&*f, ctx.vm(), &huge, 0, HUGE_VA, 2 * SZ_2M)?;
+    bind(&*f, ctx.vm(), op_sparse(SPARSE_VA, 4 * SZ_2M), "sparse MAP")?;
     let res = Bo::new(&*f, PAGE)?;
-    map(&*f, ctx.vm, &res, 0, RES_VA, PAGE)?;
+    map(&*f, ctx.vm(), &res, 0, RES_VA, PAGE)?;
     let small = Bo::new(&*f, 4 * PAGE)?;
-    map(&*f, ctx.vm, &small, 2 * PAGE, SMALL_VA, 2 * PAGE)?;
+    map(&*f, ctx.vm(), &small, 2 * PAGE, SMALL_VA, 2 * PAGE)?;
 
     let in_huge = SZ_2M + 0x3000;
     let in_sparse = SPARSE_VA + 0x5000;
-    ctx.run(&stream(|b| {
-        b.copy(SRC_VA, HUGE_VA + in_huge, PAGE as u32)
-            .copy(HUGE_VA + in_huge, in_sparse, PAGE as u32)
-            .copy(in_sparse, RES_VA, PAGE as u32)
-            .copy(SRC_VA, SMALL_VA + PAGE, PAGE as u32);
-    })?)?;
+    ctx.copies(&[
+        (SRC_VA, HUGE_VA + in_huge, PAGE as u32),
+        (HUGE_VA + in_huge, in_sparse, PAGE as u32),
+        (in_sparse, RES_VA, PAGE as u32),
+        (SRC_VA, SMALL_VA + PAGE, PAGE as u32),
+    ])?;
 
     ensure_bytes(
         &res.read(0, PAGE as usize)?,
@@ -78,9 +79,9 @@ pub fn gpu_copies_through_4k_2m_and_sparse_mappings(o: &dyn Opener) -> R {
     let q = pattern(48, 2 * SZ_2M as usize);
     huge.write(0, &q)?;
     let shifted = HUGE_VA + 2 * SZ_2M;
-    map(&*f, ctx.vm, &huge, PAGE, shifted, SZ_2M)?;
+    map(&*f, ctx.vm(), &huge, PAGE, shifted, SZ_2M)?;
     let res2 = Bo::new(&*f, SZ_2M)?;
-    map(&*f, ctx.vm, &res2, 0, RES_VA + SZ_2M, SZ_2M)?;
+    map(&*f, ctx.vm(), &res2, 0, RES_VA + SZ_2M, SZ_2M)?;
     ctx.copy(shifted, RES_VA + SZ_2M, SZ_2M as u32)?;
     ensure_bytes(
         &res2.read(0, SZ_2M as usize)?,
@@ -98,36 +99,33 @@ pub fn gpu_copies_through_4k_2m_and_sparse_mappings(o: &dyn Opener) -> R {
 pub fn sparse_range_aliases_every_2mib(o: &dyn Opener) -> R {
     let f = open(o)?;
     require_sparse(&*f)?;
-    let ctx = Ctx::new(&*f)?;
+    let ctx = Mover::new(&*f)?;
     let p = pattern(41, PAGE as usize);
     let src = Bo::with(&*f, PAGE, &p)?;
-    map(&*f, ctx.vm, &src, 0, SRC_VA, PAGE)?;
-    bind(&*f, ctx.vm, op_sparse(SPARSE_VA, 4 * SZ_2M), "sparse MAP")?;
+    map(&*f, ctx.vm(), &src, 0, SRC_VA, PAGE)?;
+    bind(&*f, ctx.vm(), op_sparse(SPARSE_VA, 4 * SZ_2M), "sparse MAP")?;
     let res = Bo::new(&*f, 3 * PAGE)?;
-    map(&*f, ctx.vm, &res, 0, RES_VA, 3 * PAGE)?;
+    map(&*f, ctx.vm(), &res, 0, RES_VA, 3 * PAGE)?;
     let x = SPARSE_VA + 0x1000;
-    ctx.run(&stream(|b| {
-        b.copy(SRC_VA, x, PAGE as u32);
-        for k in 1..4 {
-            b.copy(x + k * SZ_2M, RES_VA + (k - 1) * PAGE, PAGE as u32);
-        }
-    })?)?;
+    let mut list = vec![(SRC_VA, x, PAGE as u32)];
+    list.extend((1..4).map(|k| (x + k * SZ_2M, RES_VA + (k - 1) * PAGE, PAGE as u32)));
+    ctx.copies(&list)?;
     let got = res.read(0, 3 * PAGE as usize)?;
     for k in 1..4u64 {
         let page = &got[((k - 1) * PAGE) as usize..(k * PAGE) as usize];
         ensure_bytes(page, &p, &format!("sparse read at X + {} MiB", 2 * k))?;
     }
 
-    let other = Ctx::new(&*f)?;
+    let other = Mover::new(&*f)?;
     let other_va = 0xa000_0000;
     bind(
         &*f,
-        other.vm,
+        other.vm(),
         op_sparse(other_va, SZ_2M),
         "sparse MAP in a second VM",
     )?;
     let res2 = Bo::new(&*f, PAGE)?;
-    map(&*f, other.vm, &res2, 0, RES_VA, PAGE)?;
+    map(&*f, other.vm(), &res2, 0, RES_VA, PAGE)?;
     other.copy(other_va + 0x1000, RES_VA, PAGE as u32)?;
     ensure_bytes(
         &res2.read(0, PAGE as usize)?,
@@ -159,13 +157,18 @@ pub fn sparse_dummy_is_private_to_each_file(o: &dyn Opener) -> R {
     require_sparse(&*fa)?;
     let mut sides = Vec::new();
     for (seed, f) in [(42, &fa), (43, &fb)] {
-        let ctx = Ctx::new(&**f)?;
-        bind(&**f, ctx.vm, op_sparse(SPARSE_VA, 2 * SZ_2M), "sparse MAP")?;
+        let ctx = Mover::new(&**f)?;
+        bind(
+            &**f,
+            ctx.vm(),
+            op_sparse(SPARSE_VA, 2 * SZ_2M),
+            "sparse MAP",
+        )?;
         let secret = pattern(seed, SZ_2M as usize);
         let src = Bo::with(&**f, SZ_2M, &secret)?;
-        map(&**f, ctx.vm, &src, 0, SRC_VA, SZ_2M)?;
+        map(&**f, ctx.vm(), &src, 0, SRC_VA, SZ_2M)?;
         let res = Bo::new(&**f, SZ_2M)?;
-        map(&**f, ctx.vm, &res, 0, RES_VA, SZ_2M)?;
+        map(&**f, ctx.vm(), &res, 0, RES_VA, SZ_2M)?;
         sides.push((ctx, secret, src, res));
     }
     let (a, b) = (&sides[0], &sides[1]);
@@ -204,28 +207,28 @@ pub fn sparse_dummy_is_private_to_each_file(o: &dyn Opener) -> R {
 /// the BO, and a page mapped into the hole reads its new BO.
 pub fn partial_unmap_splits_a_huge_mapping(o: &dyn Opener) -> R {
     let f = open(o)?;
-    let ctx = Ctx::new(&*f)?;
+    let ctx = Mover::new(&*f)?;
     let p = pattern(44, 2 * SZ_2M as usize);
     let huge = Bo::with(&*f, 2 * SZ_2M, &p)?;
-    map(&*f, ctx.vm, &huge, 0, HUGE_VA, 2 * SZ_2M)?;
+    map(&*f, ctx.vm(), &huge, 0, HUGE_VA, 2 * SZ_2M)?;
     let q = pattern(45, PAGE as usize);
     let patch = Bo::with(&*f, PAGE, &q)?;
     let hole = SZ_2M + 0x5000;
     bind(
         &*f,
-        ctx.vm,
+        ctx.vm(),
         op_unmap(HUGE_VA + hole, PAGE),
         "UNMAP a page in block 1",
     )?;
-    map(&*f, ctx.vm, &patch, 0, HUGE_VA + hole, PAGE)?;
+    map(&*f, ctx.vm(), &patch, 0, HUGE_VA + hole, PAGE)?;
     bind(
         &*f,
-        ctx.vm,
+        ctx.vm(),
         op_unmap(HUGE_VA, PAGE),
         "UNMAP block 0's first page",
     )?;
     let res = Bo::new(&*f, SZ_2M)?;
-    map(&*f, ctx.vm, &res, 0, RES_VA, SZ_2M)?;
+    map(&*f, ctx.vm(), &res, 0, RES_VA, SZ_2M)?;
 
     ctx.copy(HUGE_VA + SZ_2M, RES_VA, SZ_2M as u32)?;
     let mut want = p[SZ_2M as usize..].to_vec();
@@ -257,22 +260,22 @@ pub fn partial_unmap_splits_a_huge_mapping(o: &dyn Opener) -> R {
 pub fn bo_bound_inside_a_sparse_range(o: &dyn Opener) -> R {
     let f = open(o)?;
     require_sparse(&*f)?;
-    let ctx = Ctx::new(&*f)?;
-    bind(&*f, ctx.vm, op_sparse(SPARSE_VA, 2 * SZ_2M), "sparse MAP")?;
+    let ctx = Mover::new(&*f)?;
+    bind(&*f, ctx.vm(), op_sparse(SPARSE_VA, 2 * SZ_2M), "sparse MAP")?;
     let q = pattern(46, 0x10000);
     let r = Bo::with(&*f, 0x10000, &q)?;
-    map(&*f, ctx.vm, &r, 0, SPARSE_VA + 0x10000, 0x10000)?;
+    map(&*f, ctx.vm(), &r, 0, SPARSE_VA + 0x10000, 0x10000)?;
     let p = pattern(47, PAGE as usize);
     let src = Bo::with(&*f, PAGE, &p)?;
-    map(&*f, ctx.vm, &src, 0, SRC_VA, PAGE)?;
+    map(&*f, ctx.vm(), &src, 0, SRC_VA, PAGE)?;
     let res = Bo::new(&*f, 2 * PAGE)?;
-    map(&*f, ctx.vm, &res, 0, RES_VA, 2 * PAGE)?;
+    map(&*f, ctx.vm(), &res, 0, RES_VA, 2 * PAGE)?;
 
-    ctx.run(&stream(|b| {
-        b.copy(SRC_VA, SPARSE_VA + 0x1000, PAGE as u32)
-            .copy(SRC_VA, SPARSE_VA + 0x12000, PAGE as u32)
-            .copy(SPARSE_VA + SZ_2M + 0x1000, RES_VA, PAGE as u32);
-    })?)?;
+    ctx.copies(&[
+        (SRC_VA, SPARSE_VA + 0x1000, PAGE as u32),
+        (SRC_VA, SPARSE_VA + 0x12000, PAGE as u32),
+        (SPARSE_VA + SZ_2M + 0x1000, RES_VA, PAGE as u32),
+    ])?;
     let mut want = q.clone();
     want[0x2000..0x3000].copy_from_slice(&p);
     ensure_bytes(
@@ -288,23 +291,20 @@ pub fn bo_bound_inside_a_sparse_range(o: &dyn Opener) -> R {
 
     bind(
         &*f,
-        ctx.vm,
+        ctx.vm(),
         op_unmap(SPARSE_VA + 0x10000, 0x10000),
         "UNMAP the BO",
     )?;
     bind(
         &*f,
-        ctx.vm,
+        ctx.vm(),
         op_sparse(SPARSE_VA + 0x10000, 0x10000),
         "sparse MAP over the hole",
     )?;
-    ctx.run(&stream(|b| {
-        b.copy(SRC_VA, SPARSE_VA + 0x12000, PAGE as u32).copy(
-            SPARSE_VA + SZ_2M + 0x12000,
-            RES_VA + PAGE,
-            PAGE as u32,
-        );
-    })?)?;
+    ctx.copies(&[
+        (SRC_VA, SPARSE_VA + 0x12000, PAGE as u32),
+        (SPARSE_VA + SZ_2M + 0x12000, RES_VA + PAGE, PAGE as u32),
+    ])?;
     ensure_bytes(
         &res.read(PAGE, PAGE as usize)?,
         &p,

@@ -860,6 +860,14 @@ impl PanthorFile for RealFile {
         self.require_minor(BO_QUERY_INFO.0, BO_QUERY_INFO.1)?;
         self.ioctl(DRM_IOCTL_PANTHOR_BO_QUERY_INFO, args)
     }
+
+    fn vpanthor_vm_access(&self, vm_id: u32, va: u64, buf: &mut [u8], write: bool) -> Result<()> {
+        if !self.version.is_virtual_kernel_device() {
+            // Not this device's ioctl number: never send it to panthor.
+            return Err(Errno::ENOTTY);
+        }
+        RealFile::vpanthor_vm_access(self, vm_id, va, buf, write)
+    }
 }
 
 /// `drm_panthor_obj_array::from_slice`, `EINVAL` when the count does not
