@@ -18,6 +18,7 @@ extern "C" {
     pub fn vpanthor_now_raw_ns() -> i64;
     pub fn vpanthor_sleep(generation: *const u64, seen: u64, deadline_ns: i64);
     pub fn vpanthor_wake_all();
+    fn vpanthor_signal_pending() -> bool;
     fn vpanthor_log(level: i32, msg: *const u8, len: u64);
     pub fn vpanthor_rust_allocations() -> u64;
 }
@@ -36,6 +37,11 @@ fn check(ret: i32) -> Result<(), Errno> {
 /// # Safety
 /// Implementors must have no invalid bit patterns and no implicit padding.
 pub unsafe trait Pod: Copy + Default {}
+
+// SAFETY: plain integers: every bit pattern is valid, no padding.
+unsafe impl Pod for u32 {}
+// SAFETY: as above.
+unsafe impl Pod for u64 {}
 
 /// Reads a `T` from user address `from`.
 pub fn read_user<T: Pod>(from: u64) -> Result<T, Errno> {
@@ -86,6 +92,21 @@ pub fn as_bytes_mut<T: Pod>(v: &mut T) -> &mut [u8] {
     // SAFETY: T: Pod accepts any byte pattern, so writes through the slice
     // keep `v` valid; the slice borrows `v` exclusively.
     unsafe { core::slice::from_raw_parts_mut((v as *mut T).cast(), core::mem::size_of::<T>()) }
+}
+
+/// The bytes of a slice of plain data, for user copies of arrays.
+pub fn slice_as_bytes_mut<T: Pod>(v: &mut [T]) -> &mut [u8] {
+    // SAFETY: as in as_bytes_mut, element by element: `T: Pod` has no
+    // padding and accepts any bytes, and the slice covers exactly the
+    // elements' `size_of_val(v)` bytes, borrowed exclusively.
+    unsafe { core::slice::from_raw_parts_mut(v.as_mut_ptr().cast(), core::mem::size_of_val(v)) }
+}
+
+/// Whether the current task has a signal pending (an interruptible wait
+/// must end).
+pub fn signal_pending() -> bool {
+    // SAFETY: reads the current task's flags; no argument.
+    unsafe { vpanthor_signal_pending() }
 }
 
 /// Logs a line (`level` 0: info, else warning).

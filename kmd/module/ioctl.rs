@@ -5,10 +5,11 @@
 //! copied back out even on error) and panthor's user-array rules
 //! (`panthor_get_uobj_array`), in front of kmd's [`File`].
 //!
-//! Answered: DRM VERSION (name "vpanthor"), GEM_CLOSE, and panthor's
+//! Answered: DRM VERSION (name "vpanthor"), GEM_CLOSE, the DRM core
+//! syncobj ioctls but the fd ones ([`crate::sync_ioctl`]), and panthor's
 //! DEV_QUERY, VM_CREATE/DESTROY/BIND/GET_STATE, BO_CREATE, BO_MMAP_OFFSET,
 //! plus the private VM_ACCESS. Every other request is ENOTTY: this device
-//! has no GPU, so no groups, tiler heaps, syncobjs or PRIME.
+//! has no GPU, so no groups or tiler heaps, and no PRIME or syncobj fds.
 
 use alloc::vec::Vec;
 
@@ -167,6 +168,7 @@ impl VFile {
             n if n == driver(DRM_VPANTHOR_VM_ACCESS) => {
                 with_arg(cmd, arg, |a: &mut drm_vpanthor_vm_access| self.vm_access(a))
             }
+            n if crate::sync_ioctl::handles(n) => crate::sync_ioctl::ioctl(&self.file, cmd, arg),
             _ => Err(Errno::ENOTTY),
         }
     }
@@ -195,7 +197,8 @@ impl VFile {
     /// VM_BIND: the op array is read as panthor reads it; a failed
     /// synchronous bind reports how many ops it applied in `ops.count`.
     /// Asynchronous binds run on the scheduler, which is ticked here until
-    /// idle (no syncobj can make them wait: this device has none).
+    /// idle (their WAIT sync ops can only name fences already signalled or
+    /// of jobs this loop runs: no GPU job exists to wait for).
     fn vm_bind(&self, a: &mut drm_panthor_vm_bind) -> Result<(), Errno> {
         let raw: Vec<drm_panthor_vm_bind_op> =
             read_uobj_array(&a.ops, core::mem::size_of::<drm_panthor_vm_bind_op>())?;
@@ -343,7 +346,7 @@ fn copy_field(len: &mut u64, ptr: u64, value: &str) -> Result<(), Errno> {
 /// Runs `f` on the ioctl's argument as drm_ioctl passes it: the user's
 /// `_IOC_SIZE` bytes copied in (zero-extended to `T`) when the request
 /// writes, copied back out (even on error) when it reads.
-fn with_arg<T: Pod>(
+pub(crate) fn with_arg<T: Pod>(
     cmd: u32,
     arg: u64,
     f: impl FnOnce(&mut T) -> Result<(), Errno>,

@@ -42,6 +42,8 @@ s64 vpanthor_now_ns(void);
 s64 vpanthor_now_raw_ns(void);
 void vpanthor_sleep(const u64 *generation, u64 seen, s64 deadline_ns);
 void vpanthor_wake_all(void);
+/* signal_pending(current): an interruptible wait must end. */
+bool vpanthor_signal_pending(void);
 void vpanthor_cond_resched(void);
 void vpanthor_log(int level, const u8 *msg, u64 len);
 u64 vpanthor_rust_allocations(void);

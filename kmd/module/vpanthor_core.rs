@@ -78,6 +78,7 @@ mod ffi;
 mod ioctl;
 mod khw;
 mod ktests;
+mod sync_ioctl;
 
 use alloc::boxed::Box;
 use alloc::sync::Arc;

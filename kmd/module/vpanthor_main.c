@@ -16,6 +16,7 @@
 #include <linux/module.h>
 #include <linux/refcount.h>
 #include <linux/sched.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/timekeeping.h>
 #include <linux/uaccess.h>
@@ -109,6 +110,11 @@ void vpanthor_sleep(const u64 *generation, u64 seen, s64 deadline_ns)
 void vpanthor_wake_all(void)
 {
 	wake_up_all(&vpanthor_wq);
+}
+
+bool vpanthor_signal_pending(void)
+{
+	return signal_pending(current);
 }
 
 void vpanthor_cond_resched(void)
