@@ -46,37 +46,6 @@ fn sampled_image(c: &Ctx, size: u32, levels: u32, sparse: bool) -> vk::Image {
     image
 }
 
-/// UNDEFINED -> GENERAL for every level, before the uploads.
-fn to_general(c: &Ctx, cb: vk::CommandBuffer, image: vk::Image, levels: u32) {
-    let b = vk::ImageMemoryBarrier::default()
-        .src_access_mask(vk::AccessFlags::empty())
-        .dst_access_mask(vk::AccessFlags::TRANSFER_WRITE)
-        .old_layout(vk::ImageLayout::UNDEFINED)
-        .new_layout(vk::ImageLayout::GENERAL)
-        .src_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
-        .dst_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
-        .image(image)
-        .subresource_range(vk::ImageSubresourceRange {
-            aspect_mask: vk::ImageAspectFlags::COLOR,
-            base_mip_level: 0,
-            level_count: levels,
-            base_array_layer: 0,
-            layer_count: 1,
-        });
-    // SAFETY: recording.
-    unsafe {
-        c.device.cmd_pipeline_barrier(
-            cb,
-            vk::PipelineStageFlags::TOP_OF_PIPE,
-            vk::PipelineStageFlags::TRANSFER,
-            vk::DependencyFlags::empty(),
-            &[],
-            &[],
-            &[b],
-        )
-    };
-}
-
 /// Transfer writes -> compute shader reads.
 fn transfer_to_compute(c: &Ctx, cb: vk::CommandBuffer) {
     let m = vk::MemoryBarrier::default()
@@ -265,7 +234,7 @@ fn sampled_images_samplers_and_texel_buffers_filter_as_specified() {
     k.texel_buffer(&c, 3, T::UNIFORM_TEXEL_BUFFER, buffer_view);
     k.buffer(&c, 4, out.buffer);
     c.run(|cb| {
-        to_general(&c, cb, image, 2);
+        to_layout_levels(&c, cb, image, vk::ImageLayout::GENERAL, 2);
         let regions = [
             region(0, 0, [0; 3], [8, 8, 1]),
             region(8 * 8 * 4, 1, [0; 3], [4, 4, 1]),
@@ -366,7 +335,7 @@ fn sparse_sampling_reports_residency_per_block() {
     );
     k.buffer(&c, 2, out.buffer);
     c.run(|cb| {
-        to_general(&c, cb, image, 1);
+        to_layout_levels(&c, cb, image, vk::ImageLayout::GENERAL, 1);
         let regions = [region(0, 0, [128, 0, 0], [128, 128, 1])];
         // SAFETY: recording.
         unsafe { d.cmd_copy_buffer_to_image(cb, upload.buffer, image, general, &regions) };

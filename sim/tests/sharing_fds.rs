@@ -14,6 +14,9 @@ use panthor_uapi::device::*;
 use panthor_uapi::errno::Errno;
 use panthor_uapi::uapi::*;
 
+mod common;
+use common::group_on;
+
 const MEMORY: u64 = 256 << 20;
 const PAGE: u64 = 4096;
 
@@ -117,24 +120,7 @@ impl<'f> Gate<'f> {
             )
             .unwrap();
         }
-        let info = f.gpu_info().unwrap();
-        let queues = [drm_panthor_queue_create {
-            ringbuf_size: 4096,
-            ..Default::default()
-        }; 2];
-        let group = f
-            .group_create(&GroupCreate {
-                queues: &queues,
-                max_compute_cores: 1,
-                max_fragment_cores: 1,
-                max_tiler_cores: 1,
-                compute_core_mask: info.shader_present,
-                fragment_core_mask: info.shader_present,
-                tiler_core_mask: info.tiler_present,
-                vm_id: vm.id,
-                ..Default::default()
-            })
-            .unwrap();
+        let group = group_on(f, vm.id, 2);
         Gate {
             f,
             group,

@@ -6,6 +6,9 @@ use panthor_sim::virtual_device::{monotonic_ns, VirtualDevice};
 use panthor_uapi::device::*;
 use panthor_uapi::uapi::*;
 
+mod common;
+use common::group_on;
+
 fn bo(file: &dyn PanthorFile, size: u64) -> (u32, CpuMapping) {
     let mut args = drm_panthor_bo_create {
         size,
@@ -56,24 +59,7 @@ fn a_submitted_copy_lands_and_signals_its_syncobj() {
     let stream = b.finish_bytes().unwrap();
     code_map.write(0, &stream).unwrap();
 
-    let queues = [drm_panthor_queue_create {
-        ringbuf_size: 4096,
-        ..Default::default()
-    }];
-    let info = file.gpu_info().unwrap();
-    let group = file
-        .group_create(&GroupCreate {
-            queues: &queues,
-            max_compute_cores: 1,
-            max_fragment_cores: 1,
-            max_tiler_cores: 1,
-            compute_core_mask: info.shader_present,
-            fragment_core_mask: info.shader_present,
-            tiler_core_mask: info.tiler_present,
-            vm_id: vm.id,
-            ..Default::default()
-        })
-        .unwrap();
+    let group = group_on(&file, vm.id, 1);
     let syncobj = file.syncobj_create(0).unwrap();
     let signal = [drm_panthor_sync_op {
         flags: DRM_PANTHOR_SYNC_OP_HANDLE_TYPE_SYNCOBJ | DRM_PANTHOR_SYNC_OP_SIGNAL,

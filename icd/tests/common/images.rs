@@ -149,6 +149,18 @@ pub fn mapped(c: &Ctx, mem: vk::DeviceMemory, len: u64) -> &'static [u8] {
 
 /// Records UNDEFINED -> `layout` for level 0, layer 0 of a color image.
 pub fn to_layout(c: &Ctx, cb: vk::CommandBuffer, image: vk::Image, layout: vk::ImageLayout) {
+    to_layout_levels(c, cb, image, layout, 1);
+}
+
+/// Records UNDEFINED -> `layout` for the first `levels` levels of layer 0
+/// of a color image, before transfer work.
+pub fn to_layout_levels(
+    c: &Ctx,
+    cb: vk::CommandBuffer,
+    image: vk::Image,
+    layout: vk::ImageLayout,
+    levels: u32,
+) {
     let b = vk::ImageMemoryBarrier::default()
         .dst_access_mask(vk::AccessFlags::TRANSFER_READ | vk::AccessFlags::TRANSFER_WRITE)
         .old_layout(vk::ImageLayout::UNDEFINED)
@@ -159,7 +171,7 @@ pub fn to_layout(c: &Ctx, cb: vk::CommandBuffer, image: vk::Image, layout: vk::I
         .subresource_range(vk::ImageSubresourceRange {
             aspect_mask: vk::ImageAspectFlags::COLOR,
             base_mip_level: 0,
-            level_count: 1,
+            level_count: levels,
             base_array_layer: 0,
             layer_count: 1,
         });
